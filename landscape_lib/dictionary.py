@@ -559,6 +559,8 @@ class DictionaryRecovery:
         How many converged runs ended at each distinct column.
     index : ndarray of shape (s,)
         Column of ``columns`` each run ended at (``-1`` for runs that did not converge).
+    iterations : ndarray of shape (s,)
+        Iterations each run took.
     """
 
     points: np.ndarray
@@ -566,26 +568,33 @@ class DictionaryRecovery:
     columns: np.ndarray
     counts: np.ndarray
     index: np.ndarray
+    iterations: np.ndarray
 
 
-def recover_dictionary(Y, n_starts: int, *, rng=None, max_iter: int = 500, tol: float = 1e-8,
-                       merge_tol: float = 1e-3) -> DictionaryRecovery:
-    r"""Estimate the whole dictionary by power iterations on the data from independent random starts.
+def recover_dictionary(Y, theta: float, n_starts: int, *, rng=None, tol: float = 1e-6, max_iter: int = 1000,
+                       polish: bool = True, merge_tol: float = 1e-3) -> DictionaryRecovery:
+    r"""Estimate the whole dictionary from independent random starts of the power iteration on the data.
 
     Parameters
     ----------
     Y : array_like of shape (n, p)
-        Data (raw or normalized: the power iteration :math:`q \leftarrow Y(Y^\top q)^{\circ 3} / \|\cdot\|`
-        does not depend on the scale of ``Y``).
+        Raw data; normalized here with :func:`normalize_data` so that ``tol`` refers to the gradient of
+        :math:`f_{\tilde Y}`, whose expectation is the tensor objective up to a constant.
+    theta : float
+        Sparsity level in (0, 1) of the codes.
     n_starts : int
-        Number of independent uniformly random starts, all run at once (one pass over ``Y`` per
-        iteration for all starts).
+        Number of independent uniformly random starts, all run at once by
+        :func:`landscape_lib.solvers.power_iteration` (one pass over the data per iteration for all
+        starts: two products of shapes ``(s, n) @ (n, p)`` and ``(s, p) @ (p, n)``).
     rng : None, int or numpy.random.Generator
-    max_iter : int, default 500
-    tol : float, default 1e-8
-        Stopping rule of the chapter-2 power iteration (:mod:`landscape_lib.solvers`).
+        Draws the starts.
+    tol : float, default 1e-6
+        A start has converged when its Riemannian gradient norm of :math:`f_{\tilde Y}` is below ``tol``.
+    max_iter : int, default 1000
+    polish : bool, default True
+        Finish the slow linear tail with Newton steps near minimizers (chapter 2's solver option).
     merge_tol : float, default 1e-3
-        Two limits are the same column when :math:`\min\|q \mp q'\| \le` ``merge_tol``.
+        Two limits are the same column when :math:`\min\|q \mp q'\|_2 \le` ``merge_tol``.
 
     Returns
     -------
@@ -593,14 +602,17 @@ def recover_dictionary(Y, n_starts: int, *, rng=None, max_iter: int = 500, tol: 
 
     Notes
     -----
-    Each start lands (almost surely, Lee et al. 2016) at a local minimizer of :math:`f_{\tilde Y}`; in the
-    benign regime those sit near the columns :math:`\pm a_i`, so independent starts collect columns like
-    coupons. Chapter 3, section 3.
+    From a random start the iteration almost surely avoids strict saddles (Lee et al. 2016) and lands at
+    a local minimizer of :math:`f_{\tilde Y}`; in the benign regime those sit near the columns
+    :math:`\pm a_i`, so independent starts collect columns like coupons. Chapter 3, section 3.
     """
-    Y = as_float_array(Y, "Y", ndim=2)
+    from . import solvers, sphere
+
+    Yt = _nonzero_samples(normalize_data(Y, theta))
     n_starts = _num_samples(n_starts, "n_starts")
     check_positive(merge_tol, "merge_tol")
-    res = _power_iteration(_nonzero_samples(Y), n_starts, rng=rng, max_iter=max_iter, tol=tol)
+    q0 = sphere.random_points(Yt.shape[0], (n_starts,), rng=as_rng(rng))
+    res = solvers.power_iteration(Yt, q0, tol=tol, max_iter=max_iter, polish=polish)
     points = np.asarray(res.points, dtype=np.float64)
     converged = np.asarray(res.converged, dtype=bool)
     index = np.full(n_starts, -1, dtype=np.intp)
@@ -609,14 +621,8 @@ def recover_dictionary(Y, n_starts: int, *, rng=None, max_iter: int = 500, tol: 
         index[converged] = idx
         counts = np.bincount(idx, minlength=unique.shape[0])
     else:
-        unique, counts = np.empty((0, Y.shape[0])), np.zeros(0, dtype=np.intp)
-    return DictionaryRecovery(points, converged, unique.T.copy(), counts, index)
-
-
-def _power_iteration(Y, n_starts, *, rng, max_iter, tol):
-    from . import solvers
-
-    return solvers.power_iteration(Y, n_starts=n_starts, rng=rng, max_iter=max_iter, tol=tol)
+        unique, counts = np.empty((0, Yt.shape[0])), np.zeros(0, dtype=np.intp)
+    return DictionaryRecovery(points, converged, unique.T.copy(), counts, index, np.asarray(res.iterations))
 
 
 # ----------------------------------------------------------------------------------------------------
