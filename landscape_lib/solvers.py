@@ -1,0 +1,298 @@
+r"""Batched first- and second-order solvers for the ℓ4 objective on the sphere, from many starts at once.
+
+All solvers take the matrix ``A`` of shape ``(n, m)`` (components in chapter 2, data in chapter 3; see
+:mod:`landscape_lib.objectives`) and starting points ``q0`` of shape ``(..., n)``, run every start at
+once with matrix products of shape ``(N, n) @ (n, m)``, and drop each start from the batch as soon as it
+has converged (Riemannian gradient norm :math:`\|\operatorname{grad} f(q)\|_2 <` ``tol``), so the cost
+follows the starts still running, not the slowest one.
+
+* :func:`gradient_descent` — Riemannian gradient descent (or ascent) with the step rule
+  :math:`\tau_k = \eta / \|\zeta_k\|_4^4`, :math:`\zeta_k = A^\top q_k`,
+  :math:`q_{k+1} = R_{q_k}(-\tau_k \operatorname{grad} f(q_k))`. The rule is scale invariant
+  (``f`` is homogeneous of degree 4 in ``A``); :math:`\eta = 1` is exactly the power iteration.
+* :func:`power_iteration` — :math:`q_{k+1} = A\zeta_k^{\circ 3} / \|A\zeta_k^{\circ 3}\|_2`
+  (``MATH.md`` §3: Riemannian GD with :math:`\tau = 1/\|\zeta\|_4^4`).
+* :func:`newton` — Riemannian Newton's method on :math:`\operatorname{grad} f = 0`, which converges to
+  the nearby critical point whatever its type (used to find saddles and maxima, chapter 2).
+
+With ``polish=True`` the descent solvers switch, for each start still running after ``polish_after``
+iterations, to Newton steps once its gradient norm is below ``polish_below`` and the tangent Hessian is
+positive definite along the Krylov directions (a strict local minimizer is near). The Newton system is
+solved by truncated conjugate gradients with Hessian-vector products (each costs about one first-order
+step), so the slow linear tail of the first-order iteration becomes a few superlinear steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validation import check_positive
+from .objectives import _rgrad, as_matrix
+from .sphere import as_points
+
+__all__ = ["SolverResult", "gradient_descent", "power_iteration", "newton"]
+
+
+@dataclass(frozen=True)
+class SolverResult:
+    """Outcome of a batched solver (leading shape ``S`` = the batch shape of ``q0``).
+
+    Attributes
+    ----------
+    points : ndarray of shape (*S, n)
+        Final iterates (unit vectors).
+    values : ndarray of shape S
+        :math:`f` at the final iterates.
+    grad_norms : ndarray of shape S
+        Riemannian gradient norms at the final iterates.
+    iterations : ndarray of shape S, dtype int
+        Iterations (steps taken) per start, first-order and Newton steps together.
+    newton_steps : ndarray of shape S, dtype int
+        How many of those were Newton steps.
+    converged : ndarray of shape S, dtype bool
+        ``grad_norms < tol`` reached within ``max_iter``.
+    path : ndarray of shape (T + 1, *S, n) or None
+        With ``record=True``: the iterates, a start's last point repeated after it has stopped.
+    grad_norm_path : ndarray of shape (T + 1, *S) or None
+        With ``record=True``: gradient norms per iteration, NaN after a start has stopped.
+    """
+
+    points: np.ndarray
+    values: np.ndarray
+    grad_norms: np.ndarray
+    iterations: np.ndarray
+    newton_steps: np.ndarray
+    converged: np.ndarray
+    path: np.ndarray | None = None
+    grad_norm_path: np.ndarray | None = None
+
+
+def gradient_descent(A, q0, *, step: float = 1.0, ascent: bool = False, tol: float = 1e-8,
+                     max_iter: int = 1000, polish: bool = False, polish_below: float = 1e-3,
+                     polish_after: int = 50, record: bool = False) -> SolverResult:
+    r"""Riemannian gradient descent (or ascent) on the sphere from many starts at once.
+
+    .. math::
+
+        q_{k+1} = \frac{q_k \mp \tau_k \operatorname{grad} f(q_k)}{\|q_k \mp \tau_k \operatorname{grad}
+        f(q_k)\|_2}, \qquad \tau_k = \frac{\eta}{\|A^\top q_k\|_4^4},
+
+    with :math:`f(q) = -\tfrac14\|A^\top q\|_4^4` (``-`` descent, ``+`` ascent). For descent,
+    :math:`\eta = 1` gives :math:`q_{k+1} \propto A\zeta_k^{\circ 3}`, the power iteration; smaller
+    :math:`\eta` gives shorter steps (smoother trajectories, chapter 2). Ascent converges to local
+    *maximizers* of ``f``; use :math:`\eta \le 1/2` there.
+
+    Parameters
+    ----------
+    A : array_like of shape (n, m)
+        Columns (see :mod:`landscape_lib.objectives`).
+    q0 : array_like of shape (..., n)
+        Unit-norm starting points.
+    step : float, default 1.0
+        The relative step :math:`\eta > 0`.
+    ascent : bool, default False
+        Climb ``f`` instead of descending.
+    tol : float, default 1e-8
+        Stop a start when its Riemannian gradient norm is below ``tol``.
+    max_iter : int, default 1000
+        Largest number of steps per start.
+    polish : bool, default False
+        Descent only: switch to Newton steps near strict local minimizers (see the module notes).
+    polish_below : float, default 1e-3
+        Gradient norm below which a start tries Newton steps.
+    polish_after : int, default 50
+        Iteration from which Newton steps are tried: only the slow tail of starts is polished (a start
+        that converges quickly does not pay for second-order steps).
+    record : bool, default False
+        Keep the whole path (memory ``T · N · n``; for plots with few starts).
+
+    Returns
+    -------
+    SolverResult
+    """
+    check_positive(step, "step")
+    if polish and ascent:
+        raise ValueError("polish=True is for descent (it targets local minimizers); got ascent=True")
+    eta = float(step)
+    sign = -1.0 if ascent else 1.0
+
+    def update(q, g, s):
+        # q - sign * tau * grad with grad = s q - g and tau = eta / s
+        return (1.0 - sign * eta) * q + (sign * eta / s)[:, None] * g
+
+    return _run(A, q0, update, tol=tol, max_iter=max_iter, polish=polish, polish_below=polish_below,
+                polish_after=polish_after, record=record)
+
+
+def power_iteration(A, q0, *, tol: float = 1e-8, max_iter: int = 1000, polish: bool = False,
+                    polish_below: float = 1e-3, polish_after: int = 50, record: bool = False) -> SolverResult:
+    r"""The power iteration :math:`q_{k+1} = A (A^\top q_k)^{\circ 3} / \|A (A^\top q_k)^{\circ 3}\|_2`.
+
+    It is Riemannian gradient descent with step :math:`1/\|A^\top q_k\|_4^4`
+    (:func:`gradient_descent` with ``step=1``), the classical algorithm for tensor decomposition
+    (Anandkumar et al. 2014). Parameters and result as in :func:`gradient_descent`.
+    """
+
+    def update(q, g, s):
+        return g
+
+    return _run(A, q0, update, tol=tol, max_iter=max_iter, polish=polish, polish_below=polish_below,
+                polish_after=polish_after, record=record)
+
+
+def newton(A, q0, *, tol: float = 1e-10, max_iter: int = 50, max_step: float = 0.5,
+           record: bool = False) -> SolverResult:
+    r"""Riemannian Newton's method for :math:`\operatorname{grad} f(q) = 0` from many starts at once.
+
+    Each step solves :math:`\operatorname{Hess} f(q)[d] = -\operatorname{grad} f(q)` on the tangent
+    space (as the nonsingular system :math:`(\operatorname{Hess} f(q) + q q^\top) d =
+    -\operatorname{grad} f(q)`, whose solution is tangent), shortens ``d`` to at most ``max_step``, and
+    retracts. Newton's method is attracted by critical points of every type, so from many random starts it
+    finds saddles and maximizers as well as minimizers (chapter 2). Starts that do not converge within
+    ``max_iter`` (e.g. near a degenerate point) are reported with ``converged=False``.
+
+    Parameters
+    ----------
+    A : array_like of shape (n, m)
+    q0 : array_like of shape (..., n)
+        Unit-norm starting points.
+    tol : float, default 1e-10
+        Stop a start when its Riemannian gradient norm is below ``tol``.
+    max_iter : int, default 50
+    max_step : float, default 0.5
+        Largest tangent step length.
+    record : bool, default False
+        Keep the whole path.
+
+    Returns
+    -------
+    SolverResult
+    """
+    check_positive(max_step, "max_step")
+    return _run(A, q0, None, tol=tol, max_iter=max_iter, polish=False, polish_below=0.0, record=record,
+                max_step=max_step)
+
+
+def _newton_direction(A, q, g, s, z):
+    """Tangent Newton steps ``d`` for rows ``q`` (any critical type), and the mask of finite steps."""
+    n = q.shape[1]
+    h = -3.0 * (A * (z * z)[:, None, :]) @ A.T  # Euclidean Hessian (k, n, n)
+    p = np.eye(n) - q[:, :, None] * q[:, None, :]
+    M = p @ (h + s[:, None, None] * np.eye(n)) @ p + q[:, :, None] * q[:, None, :]
+    w, v = np.linalg.eigh(M)
+    # Solve M d = -grad in the eigenbasis; grad = s q - g is tangent, so d is tangent.
+    grad = s[:, None] * q - g
+    coef = -np.einsum("kji,kj->ki", v, grad) / w
+    d = np.einsum("kij,kj->ki", v, coef)
+    return d, np.all(np.isfinite(d), axis=1)
+
+
+def _newton_cg(A, q, g_r, s, z, iters):
+    r"""Truncated conjugate gradients for the Newton system :math:`\operatorname{Hess} f(q)[d] =
+    -\operatorname{grad} f(q)` on the tangent spaces, batched over rows, with Hessian-vector products only
+    (two products with ``A`` each, the cost of one first-order step). Rows where CG meets nonpositive
+    curvature are flagged ``ok = False`` (not in the basin of a strict local minimizer)."""
+    z2 = z * z
+    d = np.zeros_like(q)
+    r = -g_r
+    p = r.copy()
+    rr = np.einsum("ij,ij->i", r, r)
+    gnorm = np.sqrt(rr)
+    goal = (np.minimum(0.1, gnorm) * gnorm) ** 2  # forcing term: superlinear convergence
+    ok = np.ones(q.shape[0], dtype=bool)
+    run = rr > goal
+    for _ in range(iters):
+        if not np.any(run):
+            break
+        hp = -3.0 * ((z2 * (p @ A)) @ A.T) + s[:, None] * p
+        hp -= np.einsum("ij,ij->i", q, hp)[:, None] * q
+        php = np.einsum("ij,ij->i", p, hp)
+        bad = run & (php <= 0)
+        ok &= ~bad
+        run &= ~bad
+        alpha = np.where(run, rr / np.where(run, php, 1.0), 0.0)
+        d += alpha[:, None] * p
+        r -= alpha[:, None] * hp
+        rr_new = np.einsum("ij,ij->i", r, r)
+        beta = np.where(run, rr_new / np.where(run, rr, 1.0), 0.0)
+        p = r + beta[:, None] * p
+        rr = np.where(run, rr_new, rr)
+        run &= rr > goal
+    return d, ok
+
+
+def _run(A, q0, update, *, tol, max_iter, polish, polish_below, polish_after=0, record, max_step=None,
+         cg_iter=None) -> SolverResult:
+    A = as_matrix(A)
+    q0 = as_points(q0, A.shape[0], name="q0")
+    check_positive(tol, "tol")
+    check_positive(max_iter, "max_iter", integer=True)
+    check_positive(polish_below, "polish_below", allow_zero=True)
+    check_positive(polish_after, "polish_after", integer=True, allow_zero=True)
+    batch, n = q0.shape[:-1], q0.shape[-1]
+    q = q0.reshape(-1, n).copy()
+    N = q.shape[0]
+    out_q = np.empty((N, n))
+    out_g = np.empty(N)
+    iters = np.zeros(N, dtype=np.intp)
+    nsteps = np.zeros(N, dtype=np.intp)
+    conv = np.zeros(N, dtype=bool)
+    active = np.arange(N)
+    paths, gpaths = [], []
+    newton_only = update is None
+    cg_iter = n - 1 if cg_iter is None else cg_iter
+
+    for it in range(max_iter + 1):
+        g_r, s, z = _rgrad(A, q)  # Riemannian gradient, ||z||_4^4, z = A^T q
+        gnorm = np.sqrt(np.einsum("ij,ij->i", g_r, g_r))
+        if record:
+            pq = paths[-1].copy() if paths else np.empty((N, n))
+            pg = np.full(N, np.nan)
+            pq[active], pg[active] = q, gnorm
+            paths.append(pq)
+            gpaths.append(pg)
+        done = gnorm < tol
+        last = it == max_iter
+        stop = np.ones_like(done) if last else done
+        if np.any(stop):
+            idx = active[stop]
+            out_q[idx], out_g[idx] = q[stop], gnorm[stop]
+            conv[idx] = done[stop]
+            keep = ~stop
+            active, q, s, z, g_r, gnorm = active[keep], q[keep], s[keep], z[keep], g_r[keep], gnorm[keep]
+        if last or active.size == 0:
+            break
+        g = s[:, None] * q - g_r  # A z^3
+        if newton_only:
+            d, ok = _newton_direction(A, q, g, s, z)
+            d = np.where(ok[:, None], d, -g_r)
+            length = np.linalg.norm(d, axis=1)
+            d *= np.minimum(1.0, max_step / np.maximum(length, 1e-300))[:, None]
+            new = q + d
+            nsteps[active] += 1
+        else:
+            new = update(q, g, s)
+            if polish and it >= polish_after:
+                near = np.flatnonzero(gnorm < polish_below)
+                if near.size:
+                    d, ok = _newton_cg(A, q[near], g_r[near], s[near], z[near], cg_iter)
+                    rows = near[ok]
+                    new[rows] = q[rows] + d[ok]
+                    nsteps[active[rows]] += 1
+        q = new / np.linalg.norm(new, axis=1, keepdims=True)
+        iters[active] += 1
+
+    z = out_q @ A
+    z *= z
+    values = -0.25 * np.sum(z * z, axis=1)
+    path = gpath = None
+    if record:
+        path = np.stack(paths).reshape((len(paths),) + batch + (n,))
+        gpath = np.stack(gpaths).reshape((len(gpaths),) + batch)
+    return SolverResult(
+        points=out_q.reshape(batch + (n,)), values=values.reshape(batch), grad_norms=out_g.reshape(batch),
+        iterations=iters.reshape(batch), newton_steps=nsteps.reshape(batch), converged=conv.reshape(batch),
+        path=path, grad_norm_path=gpath,
+    )

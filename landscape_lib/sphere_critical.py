@@ -1,0 +1,194 @@
+r"""Finding, de-duplicating and classifying the critical points of the ℓ4 objective on the sphere.
+
+Chapter 2 needs *every* critical point of :math:`f(q) = -\tfrac14\|A^\top q\|_4^4` for small ``n``, not
+only the minimizers that descent finds. :func:`find_critical_points` therefore collects the limits of
+three solvers from many random starts:
+
+* descent (the power iteration), attracted by local minimizers;
+* ascent (Riemannian gradient ascent), attracted by local maximizers;
+* Riemannian Newton's method on :math:`\operatorname{grad} f = 0`, attracted by critical points of every
+  type, which is how the saddles are found;
+
+polishes every limit with Newton steps to a gradient norm below ``tol``, merges ``q`` with ``-q`` (``f`` is
+even) with :func:`landscape_lib.critical.deduplicate`, and classifies each point by the eigenvalues of its
+tangent-space Hessian :math:`B^\top \operatorname{Hess} f(q) B` with
+:func:`landscape_lib.critical.classify_eigenvalues`. Random starts can miss a critical point with a tiny
+basin; the search is a numerical experiment, and the orthogonal case (closed form, ``MATH.md`` §3) is the
+test that it finds everything there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validation import check_open_interval, check_positive
+from .critical import CriticalType, classify_eigenvalues, deduplicate
+from .objectives import _rgrad, _rhess, as_matrix
+from .solvers import gradient_descent, newton, power_iteration
+from .sphere import _tangent_hessian, as_points, random_points
+
+__all__ = ["CriticalPoints", "find_critical_points", "classify_points", "nearest_column",
+           "recovered_columns"]
+
+#: Order in which the types are listed (and points sorted).
+TYPE_ORDER = (CriticalType.MINIMIZER, CriticalType.STRICT_SADDLE, CriticalType.MAXIMIZER,
+              CriticalType.DEGENERATE)
+
+
+@dataclass(frozen=True)
+class CriticalPoints:
+    """Critical points of ``f`` on the sphere, one representative per pair :math:`\\pm q`.
+
+    Attributes
+    ----------
+    points : ndarray of shape (U, n)
+        Representatives (largest-magnitude coordinate positive), sorted by type then value.
+    values : ndarray of shape (U,)
+        :math:`f` at the points.
+    types : ndarray of shape (U,), dtype object
+        :class:`~landscape_lib.critical.CriticalType` of each point.
+    eigenvalues : ndarray of shape (U, n - 1)
+        Eigenvalues of the tangent Hessian, ascending.
+    grad_norms : ndarray of shape (U,)
+        Riemannian gradient norms (all below the search's ``tol``).
+    """
+
+    points: np.ndarray
+    values: np.ndarray
+    types: np.ndarray
+    eigenvalues: np.ndarray
+    grad_norms: np.ndarray
+
+    def counts(self, *, pairs: bool = False) -> dict:
+        """Number of critical points per type, counting ``q`` and ``-q`` separately (``pairs=False``,
+        the convention of the closed form: 6 minimizers, 12 saddles, 8 maximizers for ``A = I_3``) or
+        once (``pairs=True``)."""
+        factor = 1 if pairs else 2
+        return {t: factor * int(np.sum(self.of_type(t))) for t in TYPE_ORDER}
+
+    def of_type(self, kind: CriticalType) -> np.ndarray:
+        """Boolean mask of the points of type ``kind``."""
+        # Elementwise identity: numpy would compare a str-valued Enum against an object array as text.
+        return np.array([t is kind for t in self.types], dtype=bool).reshape(self.types.shape)
+
+
+def classify_points(A, q, *, eig_tol: float = 1e-6) -> CriticalPoints:
+    """Classify given critical points by the eigenvalues of their tangent Hessian (no search, no sort).
+
+    Parameters
+    ----------
+    A : array_like of shape (n, m)
+    q : array_like of shape (U, n)
+        Unit-norm (approximate) critical points.
+    eig_tol : float, default 1e-6
+        Eigenvalues with :math:`|\\lambda| \\le` ``eig_tol`` count as zero (type ``DEGENERATE``).
+
+    Returns
+    -------
+    CriticalPoints
+    """
+    A = as_matrix(A)
+    q = as_points(q, A.shape[0])
+    if q.ndim != 2:
+        raise ValueError(f"q must have shape (U, n); got {q.shape}")
+    g, s, z = _rgrad(A, q)
+    lam = np.linalg.eigvalsh(_tangent_hessian(q, _rhess(A, q)))
+    values = -0.25 * s
+    return CriticalPoints(q, values, classify_eigenvalues(lam, tol=eig_tol), lam, np.linalg.norm(g, axis=-1))
+
+
+def find_critical_points(A, *, n_starts: int = 300, tol: float = 1e-10, dedup_tol: float = 1e-6,
+                         eig_tol: float = 1e-6, rng=None) -> CriticalPoints:
+    r"""Find (numerically) all critical points of :math:`f(q) = -\tfrac14\|A^\top q\|_4^4` on the sphere.
+
+    Runs descent (power iteration), ascent (Riemannian gradient ascent, relative step 1/2) and Newton's
+    method, each from ``n_starts`` random starts, polishes every converged limit with Newton steps, keeps
+    the points with :math:`\|\operatorname{grad} f\| <` ``tol``, merges :math:`\pm q` and points closer than
+    ``dedup_tol``, and classifies them (:func:`classify_points`). Cost grows like ``n_starts · n² m``: meant
+    for small ``n`` (chapter 2 draws ``n = 3``).
+
+    Parameters
+    ----------
+    A : array_like of shape (n, m)
+    n_starts : int, default 300
+        Random starts per solver.
+    tol : float, default 1e-10
+        Gradient norm below which a point counts as critical.
+    dedup_tol : float, default 1e-6
+        Distance below which two points (up to sign) are the same.
+    eig_tol : float, default 1e-6
+        Zero tolerance for the tangent Hessian eigenvalues.
+    rng : None, int or numpy.random.Generator
+
+    Returns
+    -------
+    CriticalPoints
+        Sorted by type (minimizers, saddles, maximizers, degenerate), then by value, then by coordinates.
+    """
+    A = as_matrix(A)
+    check_positive(n_starts, "n_starts", integer=True)
+    check_positive(tol, "tol")
+    check_positive(dedup_tol, "dedup_tol")
+    n = A.shape[0]
+    starts = random_points(n, (3, n_starts), rng=rng)
+    limits = [
+        power_iteration(A, starts[0], tol=1e-6, max_iter=2000).points,
+        gradient_descent(A, starts[1], step=0.5, ascent=True, tol=1e-6, max_iter=2000).points,
+        newton(A, starts[2], tol=tol, max_iter=100).points,
+    ]
+    polished = newton(A, np.concatenate(limits), tol=tol, max_iter=20, max_step=0.05)
+    found = polished.points[polished.converged]
+    if found.shape[0] == 0:
+        raise RuntimeError("no start converged to a critical point; increase n_starts")
+    unique, _ = deduplicate(found, tol=dedup_tol, antipodal=True)
+    crit = classify_points(A, unique, eig_tol=eig_tol)
+    rank = np.array([TYPE_ORDER.index(t) for t in crit.types])
+    order = np.lexsort(tuple(np.round(crit.points.T[::-1], 6)) + (np.round(crit.values, 9), rank))
+    return CriticalPoints(crit.points[order], crit.values[order], crit.types[order], crit.eigenvalues[order],
+                          crit.grad_norms[order])
+
+
+def nearest_column(A, q):
+    r"""The column closest to each point up to sign,
+    :math:`i^\star = \arg\max_i |\langle a_i, q\rangle|/\|a_i\|`.
+
+    Parameters
+    ----------
+    A : array_like of shape (n, m)
+    q : array_like of shape (..., n)
+        Unit vectors.
+
+    Returns
+    -------
+    index : ndarray of shape (...), dtype int
+        :math:`i^\star` per point.
+    correlation : ndarray of shape (...)
+        :math:`\max_i |\langle a_i, q\rangle| / \|a_i\|` in [0, 1]; 1 means ``q = ±a_i/‖a_i‖``.
+    """
+    A = as_matrix(A)
+    q = as_points(q, A.shape[0])
+    c = np.abs(q @ (A / np.linalg.norm(A, axis=0)))
+    index = np.argmax(c, axis=-1)
+    return index, np.take_along_axis(c, index[..., None], axis=-1)[..., 0]
+
+
+def recovered_columns(A, q, *, threshold: float) -> np.ndarray:
+    """Sorted indices of the distinct columns recovered by the points ``q`` (correlation ≥ ``threshold``).
+
+    Parameters
+    ----------
+    A : array_like of shape (n, m)
+    q : array_like of shape (N, n)
+        Unit vectors (e.g. the limits of many starts).
+    threshold : float
+        Recovery criterion :math:`\\max_i |\\langle a_i, q\\rangle| \\ge` ``threshold``, in (0, 1).
+
+    Returns
+    -------
+    ndarray of shape (R,), dtype int
+    """
+    threshold = check_open_interval(threshold, "threshold", 0.0, 1.0)
+    index, corr = nearest_column(A, q)
+    return np.unique(index[corr >= threshold])

@@ -1,0 +1,83 @@
+"""Tests of landscape_lib.generators: each frame invariant tied to the generator it holds for."""
+
+import numpy as np
+import pytest
+
+from landscape_lib import generators
+
+
+def _unit_columns(A):
+    np.testing.assert_allclose(np.linalg.norm(A, axis=0), 1.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("n,m", [(3, 6), (5, 5), (8, 20), (10, 37)])
+@pytest.mark.parametrize("low_coherence", [False, True])
+def test_tight_frame_is_untf(seed, n, m, low_coherence):
+    A = generators.tight_frame(n, m, low_coherence=low_coherence, rng=seed)
+    assert A.shape == (n, m)
+    _unit_columns(A)
+    np.testing.assert_allclose((n / m) * A @ A.T, np.eye(n), atol=1e-10)
+    assert generators.tightness_error(A) < 1e-10
+    assert generators.coherence(A) >= generators.welch_bound(n, m) - 1e-12
+
+
+def test_low_coherence_option_lowers_coherence():
+    n, m = 20, 60
+    plain = [generators.coherence(generators.tight_frame(n, m, rng=s)) for s in range(3)]
+    low = [generators.coherence(generators.tight_frame(n, m, low_coherence=True, rng=s)) for s in range(3)]
+    welch = generators.welch_bound(n, m)
+    assert max(low) < min(plain)
+    assert max(low) < 1.6 * welch
+
+
+@pytest.mark.parametrize("n,m", [(2, 2), (3, 3), (4, 4), (3, 7), (4, 9), (6, 6), (7, 16), (64, 256)])
+def test_harmonic_frame_is_exact_untf(n, m):
+    A = generators.harmonic_frame(n, m)
+    assert A.shape == (n, m)
+    _unit_columns(A)
+    np.testing.assert_allclose((n / m) * A @ A.T, np.eye(n), atol=1e-10)
+    assert generators.coherence(A) >= generators.welch_bound(n, m) - 1e-12
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_rotated_bases_frame_tight_and_coherent(seed):
+    angle = 0.3
+    A = generators.rotated_bases_frame(4, 3, angle, rng=seed)
+    assert A.shape == (4, 12)
+    _unit_columns(A)
+    assert generators.tightness_error(A) < 1e-10
+    assert generators.coherence(A) >= np.cos(angle) - 1e-12
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_random_frame_unit_columns_not_tight(seed):
+    A = generators.random_frame(20, 60, rng=seed)
+    _unit_columns(A)
+    assert generators.tightness_error(A) > 0.1  # random columns are not a tight frame
+    assert generators.coherence(A) >= generators.welch_bound(20, 60)
+    np.testing.assert_array_equal(A, generators.random_frame(20, 60, rng=seed))
+
+
+def test_welch_bound_values():
+    assert generators.welch_bound(3, 6) == pytest.approx(np.sqrt(1 / 5))
+    assert generators.welch_bound(4, 4) == 0.0
+    # Six equiangular lines in R^3 (icosahedron diagonals) attain the bound.
+    phi = (1 + np.sqrt(5)) / 2
+    ico = np.array([[0, 1, phi], [0, 1, -phi], [1, phi, 0], [1, -phi, 0], [phi, 0, 1], [-phi, 0, 1]]).T
+    assert generators.coherence(ico) == pytest.approx(generators.welch_bound(3, 6), abs=1e-12)
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="m >= n"):
+        generators.tight_frame(5, 3)
+    with pytest.raises(ValueError, match="m >= n"):
+        generators.harmonic_frame(5, 4)
+    with pytest.raises(ValueError, match="integer"):
+        generators.random_frame(3.5, 4)
+    with pytest.raises(ValueError, match="angle"):
+        generators.rotated_bases_frame(3, 2, 2.0)
+    with pytest.raises(ValueError, match="zero columns"):
+        generators.coherence(np.array([[1.0, 0.0], [0.0, 0.0]]))
+    with pytest.raises(ValueError, match="finite"):
+        generators.tightness_error(np.array([[1.0, np.nan], [0.0, 1.0]]))

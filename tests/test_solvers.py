@@ -1,0 +1,117 @@
+"""Tests of landscape_lib.solvers: power iteration = RGD with step 1/‖Aᵀq‖₄⁴, batch = loop, limits."""
+
+import numpy as np
+import pytest
+
+from landscape_lib import generators, objectives, solvers, sphere
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_power_iteration_equals_rgd_with_unit_relative_step(seed):
+    """MATH.md §3: q − grad f/‖ζ‖₄⁴ = Aζ³/‖ζ‖₄⁴, so the two iterations coincide step by step."""
+    A = generators.random_frame(6, 18, rng=seed)
+    q0 = sphere.random_points(6, 20, rng=seed + 50)
+    pw = solvers.power_iteration(A, q0, max_iter=25, record=True)
+    gd = solvers.gradient_descent(A, q0, step=1.0, max_iter=25, record=True)
+    np.testing.assert_allclose(pw.path, gd.path, atol=1e-11)
+    # and one explicit step of the formula
+    z = q0 @ A
+    step = q0 - objectives.l4_gradient(A, q0) / np.sum(z**4, axis=1, keepdims=True)
+    np.testing.assert_allclose(pw.path[1], step / np.linalg.norm(step, axis=1, keepdims=True), atol=1e-13)
+
+
+@pytest.mark.parametrize("solver", ["power", "rgd", "polish"])
+@pytest.mark.parametrize("seed", range(3))
+def test_batch_equals_loop(solver, seed):
+    A = generators.random_frame(5, 12, rng=seed)
+    q0 = sphere.random_points(5, (2, 3), rng=seed + 1)
+    run = {
+        "power": lambda q: solvers.power_iteration(A, q, max_iter=300),
+        "rgd": lambda q: solvers.gradient_descent(A, q, step=0.3, max_iter=300),
+        "polish": lambda q: solvers.power_iteration(A, q, max_iter=300, polish=True, polish_after=5),
+    }[solver]
+    batch = run(q0)
+    assert batch.points.shape == (2, 3, 5) and batch.values.shape == (2, 3)
+    for i in range(2):
+        for j in range(3):
+            single = run(q0[i, j])
+            np.testing.assert_allclose(batch.points[i, j], single.points, atol=1e-12)
+            assert batch.iterations[i, j] == single.iterations
+            assert batch.converged[i, j] == single.converged
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_limits_are_critical_points_and_local_minimizers(seed):
+    """Fixed points of the power iteration are critical points (grad f = 0), and from random starts
+    they are local minimizers: the tangent Hessian is positive definite."""
+    A = generators.tight_frame(8, 16, rng=seed)
+    res = solvers.power_iteration(A, sphere.random_points(8, 40, rng=seed), max_iter=3000)
+    assert res.converged.all()
+    q = res.points
+    gnorm = np.linalg.norm(objectives.l4_gradient(A, q), axis=1)
+    np.testing.assert_allclose(gnorm, res.grad_norms, rtol=1e-6)
+    assert np.all(res.grad_norms < 1e-8)
+    # fixed point: one more power step stays put
+    nxt = (q @ A) ** 3 @ A.T
+    nxt /= np.linalg.norm(nxt, axis=1, keepdims=True)
+    np.testing.assert_allclose(nxt, q, atol=1e-7)
+    lam = np.linalg.eigvalsh(objectives.l4_tangent_hessian(A, q))
+    assert np.all(lam[:, 0] > 0)
+    np.testing.assert_allclose(res.values, objectives.l4_value(A, q), rtol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_polish_reaches_same_points_in_fewer_iterations(seed):
+    A = generators.random_frame(16, 48, rng=seed)
+    q0 = sphere.random_points(16, 64, rng=seed)
+    plain = solvers.power_iteration(A, q0, max_iter=5000)
+    pol = solvers.power_iteration(A, q0, max_iter=5000, polish=True, polish_after=0)
+    assert plain.converged.all() and pol.converged.all()
+    same = np.minimum(np.linalg.norm(plain.points - pol.points, axis=1),
+                      np.linalg.norm(plain.points + pol.points, axis=1)) < 1e-6
+    assert same.all()
+    assert pol.newton_steps.sum() > 0
+    assert pol.iterations.max() < plain.iterations.max()
+
+
+def test_ascent_finds_maximizers_of_orthogonal_case():
+    """For A = I the maximizers of f are the 2^n points (±1, …, ±1)/√n."""
+    res = solvers.gradient_descent(np.eye(4), sphere.random_points(4, 30, rng=0), step=0.5, ascent=True,
+                                   max_iter=3000)
+    assert res.converged.all()
+    np.testing.assert_allclose(np.abs(res.points), 0.5, atol=1e-7)
+
+
+def test_newton_converges_to_critical_points_of_every_type():
+    res = solvers.newton(np.eye(3), sphere.random_points(3, 200, rng=1))
+    q = res.points[res.converged]
+    assert res.converged.mean() > 0.8
+    k = np.sum(np.abs(q) > 1e-6, axis=1)  # number of nonzero coordinates: 1 min, 2 saddle, 3 max
+    assert set(k) == {1, 2, 3}
+    np.testing.assert_allclose(np.abs(q)[np.abs(q) > 1e-6], (1 / np.sqrt(k[:, None]) * np.ones_like(q))[
+        np.abs(q) > 1e-6], atol=1e-9)
+
+
+def test_record_shapes_and_nan_after_stop():
+    res = solvers.power_iteration(np.eye(3), sphere.random_points(3, 4, rng=2), max_iter=100, record=True)
+    T = res.path.shape[0]
+    assert res.path.shape == (T, 4, 3) and res.grad_norm_path.shape == (T, 4)
+    for j in range(4):
+        it = res.iterations[j]
+        assert np.all(np.isfinite(res.grad_norm_path[: it + 1, j]))
+        assert np.all(np.isnan(res.grad_norm_path[it + 1:, j]))
+        np.testing.assert_array_equal(res.path[-1, j], res.points[j])
+
+
+def test_errors():
+    A = np.eye(3)
+    with pytest.raises(ValueError, match="unit sphere"):
+        solvers.power_iteration(A, np.ones(3))
+    with pytest.raises(ValueError, match="step"):
+        solvers.gradient_descent(A, np.eye(3)[0], step=-1.0)
+    with pytest.raises(ValueError, match="polish"):
+        solvers.gradient_descent(A, np.eye(3)[0], ascent=True, polish=True)
+    with pytest.raises(ValueError, match="max_iter"):
+        solvers.power_iteration(A, np.eye(3)[0], max_iter=0)
+    with pytest.raises(ValueError, match="zero columns"):
+        solvers.power_iteration(np.zeros((3, 2)), np.eye(3)[0])
