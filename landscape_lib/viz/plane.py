@@ -1,0 +1,353 @@
+"""Figures of chapter 1: landscapes in the plane, critical points by type, saddle escape, basins.
+
+Every function returns a :class:`plotly.graph_objects.Figure` (never shown, no renderer set). Colours and
+markers per critical-point type come from :mod:`landscape_lib.viz.style`. Interactivity that works in the
+static book (dropdowns, sliders) is precomputed here in Python: every state is a trace whose visibility a
+button or slider step switches.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .. import euclidean
+from .._validation import as_float_array
+from ..critical import CriticalType
+from .style import CRITICAL_COLORS, CRITICAL_SYMBOLS, LINE_COLORS, base_layout
+
+__all__ = [
+    "critical_point_traces", "surface_figure", "contour_figure", "taxonomy_figure", "escape_figure",
+    "escape_slider_figure", "perturbed_gd_figure", "basin_figure", "gd_path_figure",
+]
+
+_BASIN_COLORS = ["#CC79A7", "#F0E442", "#999933", "#882255", "#56B4E9"]
+_DIGITS = 4  # coordinates are rounded to this many decimals: small figures, stable output
+_TYPE_ORDER = (CriticalType.MINIMIZER, CriticalType.STRICT_SADDLE, CriticalType.MAXIMIZER,
+               CriticalType.DEGENERATE)
+
+
+def _grid(toy, resolution: int):
+    (x0, x1), (y0, y1) = toy.domain
+    xs = np.linspace(x0, x1, resolution)
+    ys = np.linspace(y0, y1, resolution)
+    gx, gy = np.meshgrid(xs, ys)
+    z = toy.value(np.stack([gx, gy], axis=-1))
+    return np.round(xs, _DIGITS), np.round(ys, _DIGITS), np.round(z, _DIGITS)
+
+
+def _points_and_types(toy, critical):
+    """(points, types) from a CriticalPoints result, or the toy's known ones when ``critical`` is None."""
+    if critical is None:
+        return toy.critical_points, tuple(toy.critical_types)
+    return critical.points, tuple(critical.types)
+
+
+def critical_point_traces(points, types, *, values=None, showlegend: bool = True, size: int = 10) -> list:
+    """One scatter trace per critical-point type (colour and symbol from :mod:`.style`).
+
+    Parameters
+    ----------
+    points : array_like of shape (K, 2)
+    types : sequence of CriticalType, length K
+    values : array_like of shape (K,), optional
+        Function values: when given the traces are 3-D (``Scatter3d``) at height ``values``.
+    """
+    pts = as_float_array(points, "points", ndim=2, last_dim=2, allow_empty=True)
+    types = tuple(types)
+    if len(types) != pts.shape[0]:
+        raise ValueError(f"types must have one entry per point ({pts.shape[0]}); got {len(types)}")
+    vals = None if values is None else as_float_array(values, "values", ndim=1, allow_empty=True)
+    traces = []
+    for kind in _TYPE_ORDER:
+        sel = np.array([t == kind for t in types], dtype=bool)
+        if not sel.any():
+            continue
+        p = np.round(pts[sel], _DIGITS) + 0.0
+        text = [f"{kind.value} ({x:.3f}, {y:.3f})" for x, y in p]
+        common = dict(mode="markers", name=kind.value, text=text, hoverinfo="text", showlegend=showlegend,
+                      legendgroup=kind.value)
+        if vals is None:
+            traces.append(go.Scatter(x=p[:, 0], y=p[:, 1], marker=dict(
+                color=CRITICAL_COLORS[kind], symbol=CRITICAL_SYMBOLS[kind], size=size,
+                line=dict(color="white", width=1)), **common))
+        else:
+            symbol3d = {"x": "x", "circle": "circle", "diamond": "diamond", "square": "square"}
+            traces.append(go.Scatter3d(x=p[:, 0], y=p[:, 1], z=np.round(vals[sel], _DIGITS), marker=dict(
+                color=CRITICAL_COLORS[kind], symbol=symbol3d.get(CRITICAL_SYMBOLS[kind], "circle"),
+                size=size * 0.6), **common))
+    return traces
+
+
+def surface_figure(toy, critical=None, *, resolution: int = 41, title: str | None = None) -> go.Figure:
+    """3-D surface of ``toy`` over its domain with its critical points marked by type.
+
+    ``critical`` is a :class:`~landscape_lib.euclidean.CriticalPoints` (default: the known points).
+    """
+    xs, ys, z = _grid(toy, resolution)
+    pts, types = _points_and_types(toy, critical)
+    fig = go.Figure([go.Surface(x=xs, y=ys, z=z, colorscale="Viridis", opacity=0.85, showscale=False,
+                                name="f", hoverinfo="x+y+z")])
+    fig.add_traces(critical_point_traces(pts, types, values=toy.value(pts) if len(pts) else np.empty(0)))
+    fig.update_layout(**base_layout(title or f"f(x, y) = {_plain(toy.formula)}", height=520))
+    fig.update_layout(scene=dict(xaxis_title="x", yaxis_title="y", zaxis_title="f"))
+    return fig
+
+
+def contour_figure(toy, critical=None, *, trajectories=None, resolution: int = 101, title: str | None = None,
+                   ncontours: int = 30) -> go.Figure:
+    """Filled contour plot of ``toy`` with critical points by type and optional trajectories.
+
+    Parameters
+    ----------
+    trajectories : array_like of shape (T, N, 2), optional
+        Paths to draw as lines (e.g. ``GDResult.trajectory``).
+    """
+    xs, ys, z = _grid(toy, resolution)
+    pts, types = _points_and_types(toy, critical)
+    fig = go.Figure([go.Contour(x=xs, y=ys, z=z, colorscale="Viridis", ncontours=ncontours, showscale=True,
+                                colorbar=dict(title="f", thickness=12, x=1.0, len=0.75, y=0.4),
+                                name="f", hoverinfo="x+y+z",
+                                contours=dict(coloring="heatmap"), line=dict(width=0.5))])
+    if trajectories is not None:
+        tr = as_float_array(trajectories, "trajectories", ndim=3, last_dim=2)
+        for j in range(tr.shape[1]):
+            p = _thin(tr[:, j])
+            fig.add_trace(go.Scatter(x=p[:, 0], y=p[:, 1], mode="lines", line=dict(color="white", width=1.5),
+                                     showlegend=j == 0, name="gradient descent", legendgroup="gd",
+                                     hoverinfo="skip"))
+    fig.add_traces(critical_point_traces(pts, types))
+    _square_axes(fig, toy)
+    fig.update_layout(**base_layout(title or f"f(x, y) = {_plain(toy.formula)}", height=520, width=700))
+    fig.update_layout(legend=dict(x=0.0, y=1.0, yanchor="bottom", orientation="h"), margin=dict(t=90))
+    return fig
+
+
+def taxonomy_figure(toys, criticals=None, *, resolution: int = 41) -> go.Figure:
+    """One 3-D figure with a dropdown that switches between the examples (works in the static book).
+
+    Parameters
+    ----------
+    toys : sequence of Toy2D
+    criticals : sequence of CriticalPoints or None, optional
+        Numerically found critical points per example (default: the known ones).
+    """
+    toys = list(toys)
+    criticals = [None] * len(toys) if criticals is None else list(criticals)
+    if len(criticals) != len(toys):
+        raise ValueError(f"criticals must have one entry per example ({len(toys)}); got {len(criticals)}")
+    fig = go.Figure()
+    owner = []
+    for i, (toy, crit) in enumerate(zip(toys, criticals, strict=True)):
+        xs, ys, z = _grid(toy, resolution)
+        fig.add_trace(go.Surface(x=xs, y=ys, z=z, colorscale="Viridis", opacity=0.85, showscale=False,
+                                 name=toy.name, visible=i == 0, hoverinfo="x+y+z"))
+        owner.append(i)
+        pts, types = _points_and_types(toy, crit)
+        for tr in critical_point_traces(pts, types, values=toy.value(pts)):
+            tr.visible = i == 0
+            fig.add_trace(tr)
+            owner.append(i)
+    buttons = []
+    for i, toy in enumerate(toys):
+        buttons.append(dict(label=toy.name.replace("_", " "), method="update",
+                            args=[{"visible": [o == i for o in owner]},
+                                  {"title.text": f"f(x, y) = {_plain(toy.formula)}"}]))
+    fig.update_layout(**base_layout(f"f(x, y) = {_plain(toys[0].formula)}", height=560))
+    fig.update_layout(updatemenus=[dict(buttons=buttons, direction="down", x=0.0, xanchor="left", y=1.12,
+                                        yanchor="top", showactive=True)],
+                      scene=dict(xaxis_title="x", yaxis_title="y", zaxis_title="f"),
+                      margin=dict(t=90))
+    return fig
+
+
+def escape_figure(strict, flat) -> go.Figure:
+    """Iterations to escape against δ: strict saddles on semilog axes, flat saddles on log–log axes.
+
+    Parameters
+    ----------
+    strict, flat : sequence of (label, EscapeResult, EscapeLaw)
+        Measured counts and the fitted laws (``"log"`` for ``strict``, ``"power"`` for ``flat``); the
+        fitted law is drawn as a line and written in the legend.
+    """
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12, subplot_titles=(
+        "strict saddle: semilog axes (straight line = log(1/δ))",
+        "flat saddles: log–log axes (straight line = power of 1/δ)"))
+    colour = iter(LINE_COLORS)
+    for col, group in ((1, strict), (2, flat)):
+        for label, res, law in group:
+            c = next(colour)
+            ok = res.escaped
+            d = res.deltas[ok]
+            fig.add_trace(go.Scatter(x=d, y=res.iterations[ok], mode="markers", name=f"{label}: measured",
+                                     marker=dict(color=c, size=8), legendgroup=label), row=1, col=col)
+            dd = np.logspace(np.log10(d.min()), np.log10(d.max()), 50)
+            fig.add_trace(go.Scatter(x=dd, y=np.round(law.predict(dd), 3), mode="lines",
+                                     name=f"{label}: {law.describe()}", line=dict(color=c, dash="dash"),
+                                     legendgroup=label), row=1, col=col)
+    fig.update_xaxes(type="log", title_text="δ (initial distance from the saddle)", autorange="reversed",
+                     exponentformat="power")
+    fig.update_yaxes(title_text="iterations to reach the escape radius", row=1, col=1)
+    fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
+    fig.update_layout(**base_layout(None, height=480))
+    fig.update_layout(legend=dict(orientation="h", y=-0.22, x=0.0), margin=dict(t=40, b=150))
+    return fig
+
+
+def escape_slider_figure(toy, trajectories, deltas, escape_iterations, *, critical=None,
+                         radius: float | None = None, center=None, max_points: int = 400) -> go.Figure:
+    """Gradient-descent paths from several distances δ to a saddle, one slider step per δ.
+
+    Parameters
+    ----------
+    trajectories : array_like of shape (T, m, 2)
+        One path per δ (e.g. ``GDResult.trajectory``); each iterate is drawn as a dot, so the crowding of
+        dots near the saddle shows how long the run lingers there.
+    deltas : array_like of shape (m,)
+    escape_iterations : array_like of shape (m,)
+        Shown in the slider label.
+    radius, center : optional
+        Draw the escape circle of this radius around ``center``.
+    """
+    tr = as_float_array(trajectories, "trajectories", ndim=3, last_dim=2)
+    d = as_float_array(deltas, "deltas", ndim=1)
+    k = np.asarray(escape_iterations)
+    if tr.shape[1] != d.shape[0] or k.shape != d.shape:
+        raise ValueError(f"need one trajectory and one count per delta ({d.shape[0]}); got "
+                         f"{tr.shape[1]} trajectories and {k.shape} counts")
+    fig = contour_figure(toy, critical, resolution=81)
+    n_base = len(fig.data)
+    if radius is not None:
+        c = np.zeros(2) if center is None else as_float_array(center, "center", ndim=1)
+        t = np.linspace(0, 2 * np.pi, 90)
+        fig.add_trace(go.Scatter(x=np.round(c[0] + radius * np.cos(t), _DIGITS),
+                                 y=np.round(c[1] + radius * np.sin(t), _DIGITS), mode="lines",
+                                 line=dict(color="white", dash="dot"), name="escape radius",
+                                 hoverinfo="skip"))
+        n_base += 1
+    for j in range(d.shape[0]):
+        p = _thin(tr[:, j], max_points)
+        fig.add_trace(go.Scatter(x=p[:, 0], y=p[:, 1], mode="lines+markers", visible=j == 0,
+                                 marker=dict(size=4, color="#CC79A7"), line=dict(color="#CC79A7", width=1),
+                                 name="GD iterates", hoverinfo="skip"))
+    steps = []
+    for j in range(d.shape[0]):
+        vis = [True] * n_base + [i == j for i in range(d.shape[0])]
+        label = f"δ = {d[j]:.0e}"
+        title = f"GD from δ = {d[j]:.0e}: {int(k[j])} iterations to escape" if k[j] >= 0 else label
+        steps.append(dict(method="update", label=label, args=[{"visible": vis}, {"title.text": title}]))
+    first = steps[0]["args"][1]["title.text"]
+    fig.update_layout(title=dict(text=first, x=0.5), sliders=[dict(
+        active=0, steps=steps, currentvalue=dict(prefix="start: "), pad=dict(t=40))], height=600)
+    return fig
+
+
+def perturbed_gd_figure(toy, result, *, critical=None, n_show: int = 30, max_points: int = 300) -> go.Figure:
+    """Paths of perturbed gradient descent started exactly at a saddle (left) and their escape times
+    (right, histogram)."""
+    tr = result.trajectory
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.6, 0.4], horizontal_spacing=0.1, subplot_titles=(
+        "perturbed GD paths from the saddle", f"iterations to reach distance {result.escape_radius:g}"))
+    base = contour_figure(toy, critical, resolution=81)
+    for trace in base.data:
+        if isinstance(trace, go.Contour):
+            trace.showscale = False
+        fig.add_trace(trace, row=1, col=1)
+    for j in range(min(n_show, tr.shape[1])):
+        p = _thin(tr[:, j], max_points)
+        fig.add_trace(go.Scatter(x=p[:, 0], y=p[:, 1], mode="lines", line=dict(color="white", width=1),
+                                 showlegend=j == 0, name="perturbed GD", legendgroup="pgd", hoverinfo="skip"),
+                      row=1, col=1)
+    esc = result.escape_iteration[result.escape_iteration >= 0]
+    fig.add_trace(go.Histogram(x=esc, nbinsx=20, marker_color=LINE_COLORS[3], name="escape time",
+                               showlegend=False), row=1, col=2)
+    (x0, x1), (y0, y1) = toy.domain
+    fig.update_xaxes(range=[x0, x1], title_text="x", row=1, col=1)
+    fig.update_yaxes(range=[y0, y1], title_text="y", row=1, col=1)
+    fig.update_xaxes(title_text="iteration", row=1, col=2)
+    fig.update_yaxes(title_text="runs", row=1, col=2)
+    fig.update_layout(**base_layout(None, height=480))
+    fig.update_layout(margin=dict(t=50))
+    return fig
+
+
+def basin_figure(toy, basins, *, critical=None, title: str | None = None) -> go.Figure:
+    """Basin map: each grid start coloured by the minimizer gradient descent reaches from it.
+
+    ``basins`` is a :class:`~landscape_lib.euclidean.BasinMap`; the global minimizer's basin is named in
+    the legend with its share of the starts.
+    """
+    k = basins.minimizers.shape[0]
+    # The global basin in the minimizer colour; the spurious ones in colours no critical type uses.
+    spurious = iter(_BASIN_COLORS * (k // len(_BASIN_COLORS) + 1))
+    colours = ["#BBBBBB"] + [CRITICAL_COLORS[CriticalType.MINIMIZER] if i == basins.global_index
+                             else next(spurious) for i in range(k)]
+    # A discrete colour scale: label -1 (unresolved) .. k-1 mapped to k+1 flat bands.
+    scale = []
+    for i, c in enumerate(colours):
+        scale += [[i / (k + 1), c], [(i + 1) / (k + 1), c]]
+    fig = go.Figure([go.Heatmap(x=np.round(basins.xs, _DIGITS), y=np.round(basins.ys, _DIGITS),
+                                z=basins.labels,
+                                zmin=-1.5, zmax=k - 0.5, colorscale=scale, showscale=False, opacity=0.75,
+                                hovertemplate="start (%{x}, %{y}) → minimizer %{z}<extra></extra>")])
+    xs, ys, z = _grid(toy, 81)
+    fig.add_trace(go.Contour(x=xs, y=ys, z=z, ncontours=25, contours=dict(coloring="none"),
+                             line=dict(color="rgba(0,0,0,0.35)", width=0.6), showscale=False,
+                             hoverinfo="skip", name="level sets"))
+    frac = basins.fractions
+    for i in range(k):
+        m = basins.minimizers[i]
+        tag = "global" if i == basins.global_index else "spurious"
+        name = f"{tag} min, f = {basins.minimizer_values[i]:.3f}: {100 * frac[i]:.1f}%"
+        fig.add_trace(go.Scatter(x=[round(m[0], _DIGITS)], y=[round(m[1], _DIGITS)], mode="markers",
+                                 marker=dict(color=colours[1 + i], size=13, symbol="circle",
+                                             line=dict(color="black", width=1.5)),
+                                 name=name))
+    pts, types = _points_and_types(toy, critical)
+    others = [i for i, t in enumerate(types) if t != CriticalType.MINIMIZER]
+    fig.add_traces(critical_point_traces(pts[others], [types[i] for i in others]))
+    _square_axes(fig, toy)
+    fig.update_layout(**base_layout(title or "basins of attraction of gradient descent", height=560,
+                                    width=720))
+    return fig
+
+
+def gd_path_figure(toy, start, *, step: float, n_iter: int, critical=None,
+                   title: str | None = None) -> go.Figure:
+    """Run gradient descent from ``start`` (shape (2,)) and draw its path on the contour plot.
+
+    Meant for the live-kernel widget of chapter 1 (recomputed for each slider position).
+    """
+    x0 = as_float_array(start, "start", ndim=1)
+    res = euclidean.gradient_descent(toy, x0[None, :], step=step, n_iter=n_iter, record=True, blowup=1e3)
+    fig = contour_figure(toy, critical, resolution=81, trajectories=res.trajectory)
+    end = res.points[0]
+    fig.update_layout(title=dict(text=title or (f"{res.iterations[0]} steps of size {step:g}: "
+                                                f"ends at ({end[0]:.3f}, {end[1]:.3f})"), x=0.5))
+    return fig
+
+
+def _thin(path: np.ndarray, max_points: int = 400) -> np.ndarray:
+    """Drop repeated points at the end (a stopped run) and keep at most ``max_points``; round."""
+    moved = np.flatnonzero(np.any(np.diff(path, axis=0) != 0, axis=1))
+    last = moved[-1] + 2 if moved.size else 1
+    p = path[:last]
+    if p.shape[0] > max_points:
+        idx = np.unique(np.round(np.linspace(0, p.shape[0] - 1, max_points)).astype(int))
+        p = p[idx]
+    return np.round(p, _DIGITS)
+
+
+def _square_axes(fig: go.Figure, toy) -> None:
+    (x0, x1), (y0, y1) = toy.domain
+    fig.update_xaxes(range=[x0, x1], title_text="x", constrain="domain")
+    fig.update_yaxes(range=[y0, y1], title_text="y", scaleanchor="x", scaleratio=1, constrain="domain")
+
+
+def _plain(tex: str) -> str:
+    """A LaTeX formula made readable as plain text in a plotly title."""
+    out = tex.replace(r"\tfrac14", "¼").replace(r"\|", "‖").replace(r"^\top", "ᵀ")
+    for a, b in (("^2", "²"), ("^3", "³"), ("^4", "⁴")):
+        out = out.replace(a, b)
+    return out
