@@ -1,0 +1,724 @@
+r"""The unconstrained feature model (UFM) with cross-entropy and weight decay (chapter 4).
+
+Balanced data: ``K`` classes, ``n`` samples per class, ``N = nK``. The features are free variables
+:math:`h_{k,i} \in \mathbb{R}^d`, stored as ``H`` of shape ``(K, n, d)`` (class ``k``, sample ``i``); the
+classifier is ``W`` of shape ``(K, d)`` and the bias ``b`` of shape ``(K,)``. The problem is
+
+.. math::
+
+    \min_{W, H, b}\; f(W, H, b) = \frac1N \sum_{k=1}^K \sum_{i=1}^n \mathrm{CE}(W h_{k,i} + b, k)
+    + \frac{\lambda_W}{2}\|W\|_F^2 + \frac{\lambda_H}{2}\|H\|_F^2 + \frac{\lambda_b}{2}\|b\|^2,
+
+with :math:`\mathrm{CE}(z, k) = \log\sum_j e^{z_j} - z_k`. Its global minimizers are neural collapse
+(Zhu et al., 2021): with :math:`\beta = \sqrt{n\lambda_W\lambda_H}`, if :math:`K\beta < 1` then
+:math:`h^*_{k,i} = c\, w^*_k` with :math:`c = \sqrt{\lambda_W/(n\lambda_H)}`, the rows :math:`w^*_k` form a
+simplex ETF of squared norm
+
+.. math:: \rho^* = \frac{K-1}{K}\sqrt{\frac{n\lambda_H}{\lambda_W}}\;\log\Big(\frac1\beta - (K-1)\Big),
+
+and :math:`b^* = 0` (for :math:`\lambda_b > 0`); if :math:`K\beta \ge 1` the global minimizer is
+:math:`W = 0, H = 0, b = 0` with loss :math:`\log K`. Every other critical point has a direction of
+negative curvature; at the origin the smallest Hessian eigenvalue is
+
+.. math:: \lambda_{\min} = \frac{\lambda_W + \lambda_H}{2} - \sqrt{\Big(\frac{\lambda_W - \lambda_H}{2}\Big)^2
+    + \frac{1}{K^2 n}},
+
+negative exactly when :math:`K\beta < 1`.
+
+Everything is float64 numpy. The loss, gradient and Hessian-vector product are batched over leading axes
+(``W`` of shape ``(..., K, d)`` etc.), so a 2-D slice of the landscape is one call.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import collapse
+from ._validation import as_float_array, as_rng, check_positive
+
+__all__ = [
+    "loss", "loss_and_gradient", "hessian_vector_product", "pack", "unpack", "num_parameters",
+    "threshold", "optimal_rho", "optimal_loss", "etf_family_loss", "global_minimizer", "UFMSolution",
+    "origin_min_eigenvalue", "hessian_matrix", "smallest_hessian_eigenpairs", "rotation_orbit_dimension",
+    "train", "UFMRun", "random_init", "labels_of", "loss_slice",
+]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Validation helpers
+# ----------------------------------------------------------------------------------------------------
+
+def _check_lambdas(lambda_W, lambda_H, lambda_b):
+    check_positive(lambda_W, "lambda_W")
+    check_positive(lambda_H, "lambda_H")
+    check_positive(lambda_b, "lambda_b", allow_zero=True)
+    return float(lambda_W), float(lambda_H), float(lambda_b)
+
+
+def _check_point(W, H, b):
+    W = as_float_array(W, "W", min_ndim=2)
+    H = as_float_array(H, "H", min_ndim=3)
+    b = as_float_array(b, "b", min_ndim=1)
+    K, d = W.shape[-2:]
+    if H.shape[-3] != K or H.shape[-1] != d:
+        raise ValueError(f"H must have shape (..., K, n, d) = (..., {K}, n, {d}) to match W of shape "
+                         f"{W.shape}; got {H.shape}")
+    if b.shape[-1] != K:
+        raise ValueError(f"b must have shape (..., K) with K={K}; got {b.shape}")
+    if K < 2:
+        raise ValueError(f"the UFM needs K >= 2 classes; got W of shape {W.shape}")
+    return W, H, b
+
+
+def labels_of(K: int, n: int) -> np.ndarray:
+    """Labels of the rows of ``H.reshape(K * n, d)``: ``[0]*n + [1]*n + ...``, shape (K n,)."""
+    return np.repeat(np.arange(K), n)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Loss, gradient, Hessian-vector product (batched over leading axes)
+# ----------------------------------------------------------------------------------------------------
+
+def _logits(W, H, b):
+    # (..., K, n, d) @ (..., 1, d, K) -> (..., K, n, K)
+    return H @ np.swapaxes(W, -1, -2)[..., None, :, :] + b[..., None, None, :]
+
+
+def _softmax_terms(Z):
+    zmax = Z.max(axis=-1, keepdims=True)
+    E = np.exp(Z - zmax)
+    S = E.sum(axis=-1, keepdims=True)
+    P = E / S
+    lse = (np.log(S) + zmax)[..., 0]                               # (..., K, n)
+    true = np.einsum("...kik->...ki", Z)                           # logit of the true class
+    return P, lse - true
+
+
+def _one_hot_like(P):
+    K = P.shape[-1]
+    return np.eye(K)[:, None, :]                                    # (K, 1, K) broadcasts over n
+
+
+def loss(W, H, b, *, lambda_W: float, lambda_H: float, lambda_b: float):
+    r"""UFM objective :math:`f(W, H, b)` (see the module docstring).
+
+    Parameters
+    ----------
+    W : array_like of shape (..., K, d)
+    H : array_like of shape (..., K, n, d)
+        ``H[..., k, i]`` is the feature of sample ``i`` of class ``k``.
+    b : array_like of shape (..., K)
+    lambda_W, lambda_H : float
+        Positive weight-decay parameters.
+    lambda_b : float
+        Nonnegative.
+
+    Returns
+    -------
+    float or ndarray of shape (...)
+    """
+    lw, lh, lb = _check_lambdas(lambda_W, lambda_H, lambda_b)
+    W, H, b = _check_point(W, H, b)
+    _, ce = _softmax_terms(_logits(W, H, b))
+    out = (ce.mean(axis=(-1, -2)) + 0.5 * lw * np.sum(W**2, axis=(-1, -2))
+           + 0.5 * lh * np.sum(H**2, axis=(-1, -2, -3)) + 0.5 * lb * np.sum(b**2, axis=-1))
+    return float(out) if out.ndim == 0 else out
+
+
+def loss_and_gradient(W, H, b, *, lambda_W: float, lambda_H: float, lambda_b: float):
+    r"""UFM objective and its gradient.
+
+    With :math:`P` the softmax probabilities and :math:`Y` the one-hot labels, :math:`G = (P - Y)/N` of
+    shape ``(K, n, K)``:
+
+    .. math::
+
+        \nabla_W f = \sum_{k,i} G_{k,i} h_{k,i}^\top + \lambda_W W, \qquad
+        \nabla_{h_{k,i}} f = W^\top G_{k,i} + \lambda_H h_{k,i}, \qquad
+        \nabla_b f = \sum_{k,i} G_{k,i} + \lambda_b b.
+
+    Parameters
+    ----------
+    W, H, b, lambda_W, lambda_H, lambda_b
+        As in :func:`loss`.
+
+    Returns
+    -------
+    value : float or ndarray of shape (...)
+    grads : tuple (gW, gH, gb) of arrays shaped like ``W``, ``H``, ``b``
+    """
+    lw, lh, lb = _check_lambdas(lambda_W, lambda_H, lambda_b)
+    W, H, b = _check_point(W, H, b)
+    P, ce = _softmax_terms(_logits(W, H, b))
+    K, n = H.shape[-3], H.shape[-2]
+    G = (P - _one_hot_like(P)) / (K * n)
+    gW = np.einsum("...kij,...kid->...jd", G, H) + lw * W
+    gH = G @ W[..., None, :, :] + lh * H
+    gb = G.sum(axis=(-2, -3)) + lb * b
+    value = (ce.mean(axis=(-1, -2)) + 0.5 * lw * np.sum(W**2, axis=(-1, -2))
+             + 0.5 * lh * np.sum(H**2, axis=(-1, -2, -3)) + 0.5 * lb * np.sum(b**2, axis=-1))
+    return (float(value) if value.ndim == 0 else value), (gW, gH, gb)
+
+
+def hessian_vector_product(W, H, b, dW, dH, db, *, lambda_W: float, lambda_H: float, lambda_b: float):
+    r"""Hessian of the UFM objective at ``(W, H, b)`` applied to a direction ``(dW, dH, db)``.
+
+    Differentiating the gradient (:func:`loss_and_gradient`) along the direction, with
+    :math:`\dot Z = H\,dW^\top + dH\,W^\top + db` the change of the logits and
+    :math:`\dot G = (P \odot \dot Z - P\,(P^\top \dot Z))/N` the change of :math:`G`:
+
+    .. math::
+
+        (\nabla^2 f)[d]_W = \sum \dot G_{k,i} h_{k,i}^\top + G_{k,i}\, dh_{k,i}^\top + \lambda_W dW, \quad
+        (\nabla^2 f)[d]_{h_{k,i}} = W^\top \dot G_{k,i} + dW^\top G_{k,i} + \lambda_H dh_{k,i}, \quad
+        (\nabla^2 f)[d]_b = \sum \dot G_{k,i} + \lambda_b db.
+
+    Parameters
+    ----------
+    W, H, b : arrays of shapes (..., K, d), (..., K, n, d), (..., K)
+        The point.
+    dW, dH, db : arrays of the same shapes
+        The direction.
+    lambda_W, lambda_H, lambda_b : float
+
+    Returns
+    -------
+    tuple (HW, HH, Hb) shaped like ``W``, ``H``, ``b``
+    """
+    lw, lh, lb = _check_lambdas(lambda_W, lambda_H, lambda_b)
+    W, H, b = _check_point(W, H, b)
+    dW, dH, db = _check_point(dW, dH, db)
+    if dW.shape[-2:] != W.shape[-2:] or dH.shape[-3:] != H.shape[-3:]:
+        raise ValueError(f"the direction must have the shapes of the point: W {W.shape[-2:]}, "
+                         f"H {H.shape[-3:]}; got {dW.shape}, {dH.shape}")
+    P, _ = _softmax_terms(_logits(W, H, b))
+    K, n = H.shape[-3], H.shape[-2]
+    G = (P - _one_hot_like(P)) / (K * n)
+    dZ = H @ np.swapaxes(dW, -1, -2)[..., None, :, :] + dH @ np.swapaxes(W, -1, -2)[..., None, :, :] \
+        + db[..., None, None, :]
+    dG = P * (dZ - np.sum(P * dZ, axis=-1, keepdims=True)) / (K * n)
+    HW = np.einsum("...kij,...kid->...jd", dG, H) + np.einsum("...kij,...kid->...jd", G, dH) + lw * dW
+    HH = dG @ W[..., None, :, :] + G @ dW[..., None, :, :] + lh * dH
+    Hb = dG.sum(axis=(-2, -3)) + lb * db
+    return HW, HH, Hb
+
+
+# ----------------------------------------------------------------------------------------------------
+# Flat parameter vectors (for optimizers and Lanczos)
+# ----------------------------------------------------------------------------------------------------
+
+def num_parameters(K: int, n: int, d: int) -> int:
+    """Number of scalar parameters ``K d + K n d + K``."""
+    return K * d + K * n * d + K
+
+
+def pack(W, H, b) -> np.ndarray:
+    """Concatenate ``(W, H, b)`` into one vector of length :func:`num_parameters` (W, then H, then b)."""
+    W, H, b = _check_point(W, H, b)
+    return np.concatenate([W.ravel(), H.ravel(), b.ravel()])
+
+
+def unpack(theta, K: int, n: int, d: int):
+    """Inverse of :func:`pack`: ``theta`` of shape (K d + K n d + K,) to ``(W, H, b)`` (views)."""
+    theta = np.asarray(theta, dtype=np.float64)
+    D = num_parameters(K, n, d)
+    if theta.shape != (D,):
+        raise ValueError(f"theta must have shape ({D},) for K={K}, n={n}, d={d}; got {theta.shape}")
+    W = theta[: K * d].reshape(K, d)
+    H = theta[K * d: K * d + K * n * d].reshape(K, n, d)
+    b = theta[K * d + K * n * d:]
+    return W, H, b
+
+
+# ----------------------------------------------------------------------------------------------------
+# Closed forms
+# ----------------------------------------------------------------------------------------------------
+
+def _check_sizes(K, n, d=None):
+    check_positive(K, "K", integer=True)
+    check_positive(n, "n", integer=True)
+    if K < 2:
+        raise ValueError(f"the UFM needs K >= 2 classes; got K={K}")
+    if d is not None:
+        check_positive(d, "d", integer=True)
+
+
+def threshold(K: int, n: int, lambda_W: float, lambda_H: float) -> float:
+    r"""The quantity :math:`K\sqrt{n\lambda_W\lambda_H}`; collapse is the global minimizer iff it is < 1.
+
+    Parameters
+    ----------
+    K, n : int
+    lambda_W, lambda_H : float
+
+    Returns
+    -------
+    float
+    """
+    _check_sizes(K, n)
+    lw, lh, _ = _check_lambdas(lambda_W, lambda_H, 0.0)
+    return K * math.sqrt(n * lw * lh)
+
+
+def optimal_rho(K: int, n: int, lambda_W: float, lambda_H: float) -> float:
+    r""":math:`\rho^* = \|w^*_k\|^2` of the global minimizer (0 at or above the threshold).
+
+    .. math:: \rho^* = \frac{K-1}{K}\sqrt{\frac{n\lambda_H}{\lambda_W}}\,
+        \log\Big(\frac{1}{\sqrt{n\lambda_W\lambda_H}} - (K-1)\Big)
+        \quad\text{if } K\sqrt{n\lambda_W\lambda_H} < 1.
+
+    Returns
+    -------
+    float
+    """
+    t = threshold(K, n, lambda_W, lambda_H)
+    if t >= 1:
+        return 0.0
+    beta = t / K
+    return (K - 1) / K * math.sqrt(n * lambda_H / lambda_W) * math.log(1 / beta - (K - 1))
+
+
+def etf_family_loss(s, K: int, n: int, lambda_W: float, lambda_H: float):
+    r"""UFM loss along the collapsed family :math:`W = \sqrt\rho\,M`, :math:`h_{k,i} = c\,w_k`, ``b = 0``.
+
+    .. math::
+
+        \phi(s) = \log\big(1 + (K-1)e^{-Ks/(K-1)}\big) + K\sqrt{n\lambda_W\lambda_H}\; s, \qquad s = c\rho.
+
+    Parameters
+    ----------
+    s : float or array_like
+        :math:`s = c\rho \ge 0`.
+
+    Returns
+    -------
+    float or ndarray
+    """
+    t = threshold(K, n, lambda_W, lambda_H)
+    s = np.asarray(s, dtype=np.float64)
+    out = np.log1p((K - 1) * np.exp(-K * s / (K - 1))) + t * s
+    return float(out) if out.ndim == 0 else out
+
+
+def optimal_loss(K: int, n: int, lambda_W: float, lambda_H: float) -> float:
+    r"""Global minimum of the UFM objective (any :math:`\lambda_b \ge 0`).
+
+    Below the threshold, with :math:`\beta = \sqrt{n\lambda_W\lambda_H}`,
+    :math:`f^* = -\log(1 - (K-1)\beta) + (K-1)\beta\log(1/\beta - (K-1))`; otherwise :math:`\log K`.
+    """
+    t = threshold(K, n, lambda_W, lambda_H)
+    if t >= 1:
+        return math.log(K)
+    beta = t / K
+    return -math.log1p(-(K - 1) * beta) + (K - 1) * beta * math.log(1 / beta - (K - 1))
+
+
+@dataclass(frozen=True)
+class UFMSolution:
+    r"""A global minimizer of the UFM given in closed form (:func:`global_minimizer`).
+
+    Attributes
+    ----------
+    W : ndarray of shape (K, d)
+    H : ndarray of shape (K, n, d)
+    b : ndarray of shape (K,)
+    loss : float
+        :func:`optimal_loss`.
+    rho : float
+        :math:`\|w^*_k\|^2` (0 for the zero solution).
+    feature_ratio : float
+        :math:`c = \|h^*_{k,i}\| / \|w^*_k\| = \sqrt{\lambda_W/(n\lambda_H)}`.
+    threshold : float
+        :math:`K\sqrt{n\lambda_W\lambda_H}`.
+    collapsed : bool
+        ``threshold < 1`` (otherwise the minimizer is the zero solution).
+    """
+
+    W: np.ndarray
+    H: np.ndarray
+    b: np.ndarray
+    loss: float
+    rho: float
+    feature_ratio: float
+    threshold: float
+    collapsed: bool
+
+
+def global_minimizer(K: int, n: int, d: int, *, lambda_W: float, lambda_H: float, lambda_b: float,
+                     rng=None) -> UFMSolution:
+    r"""The closed-form global minimizer (one point of its orbit under rotations of :math:`\mathbb{R}^d`).
+
+    Parameters
+    ----------
+    K, n, d : int
+        Classes, samples per class, feature dimension (``d >= K - 1``).
+    lambda_W, lambda_H : float
+    lambda_b : float
+        For :math:`\lambda_b = 0` every :math:`b = \beta\mathbf 1` is optimal too; ``b = 0`` is returned.
+    rng : None, int or Generator, optional
+        Rotation of the ETF (see :func:`landscape_lib.collapse.simplex_etf`); ``None`` gives the
+        deterministic frame.
+
+    Returns
+    -------
+    UFMSolution
+    """
+    _check_sizes(K, n, d)
+    lw, lh, lb = _check_lambdas(lambda_W, lambda_H, lambda_b)
+    if d < K - 1:
+        raise ValueError(f"a collapsed solution needs d >= K - 1 = {K - 1}; got d={d}")
+    t = threshold(K, n, lw, lh)
+    rho = optimal_rho(K, n, lw, lh)
+    c = math.sqrt(lw / (n * lh))
+    W = math.sqrt(rho) * collapse.simplex_etf(K, d, rng=rng)
+    H = np.repeat((c * W)[:, None, :], n, axis=1)
+    return UFMSolution(W=W, H=H, b=np.zeros(K), loss=optimal_loss(K, n, lw, lh), rho=rho, feature_ratio=c,
+                       threshold=t, collapsed=t < 1)
+
+
+def origin_min_eigenvalue(K: int, n: int, lambda_W: float, lambda_H: float) -> float:
+    r"""Smallest Hessian eigenvalue of the UFM objective at :math:`W = 0, H = 0, b = 0`.
+
+    .. math:: \lambda_{\min} = \frac{\lambda_W + \lambda_H}{2}
+        - \sqrt{\Big(\frac{\lambda_W - \lambda_H}{2}\Big)^2 + \frac{1}{K^2 n}}
+
+    (for :math:`d \ge 1`; the ``b`` block contributes eigenvalues :math:`\ge \lambda_b \ge 0`). Negative
+    exactly when :math:`K\sqrt{n\lambda_W\lambda_H} < 1`.
+    """
+    _check_sizes(K, n)
+    lw, lh, _ = _check_lambdas(lambda_W, lambda_H, 0.0)
+    return (lw + lh) / 2 - math.sqrt(((lw - lh) / 2) ** 2 + 1 / (K**2 * n))
+
+
+def rotation_orbit_dimension(K: int, d: int) -> int:
+    r"""Dimension of the orbit :math:`\{(W R^\top, R H)\colon R \in O(d)\}` of a collapsed point.
+
+    The rotations that fix the ``K - 1``-dimensional span of the ETF pointwise form :math:`O(d - K + 1)`,
+    so the orbit has dimension :math:`\binom d2 - \binom{d-K+1}{2}` (7 for ``K = 3``, ``d = 5``). The
+    Hessian at a global minimizer has (at least) this many zero eigenvalues.
+    """
+    check_positive(d, "d", integer=True)
+    if d < K - 1:
+        raise ValueError(f"d must be at least K - 1 = {K - 1}; got {d}")
+    m = d - K + 1
+    return d * (d - 1) // 2 - m * (m - 1) // 2
+
+
+# ----------------------------------------------------------------------------------------------------
+# Curvature at a point
+# ----------------------------------------------------------------------------------------------------
+
+def _flat_hvp(W, H, b, lambdas):
+    K, n, d = H.shape
+
+    def matvec(v):
+        dW, dH, db = unpack(np.ravel(v), K, n, d)
+        return pack(*hessian_vector_product(W, H, b, dW, dH, db, **lambdas))
+    return matvec
+
+
+def hessian_matrix(W, H, b, *, lambda_W: float, lambda_H: float, lambda_b: float) -> np.ndarray:
+    """Dense Hessian (in the :func:`pack` order), built from Hessian-vector products; for small problems.
+
+    Returns
+    -------
+    ndarray of shape (D, D), ``D = K d + K n d + K``, symmetrised.
+    """
+    W, H, b = _check_point(W, H, b)
+    K, n, d = H.shape
+    D = num_parameters(K, n, d)
+    eye = np.eye(D)
+    dW = eye[:, : K * d].reshape(D, K, d)
+    dH = eye[:, K * d: K * d + K * n * d].reshape(D, K, n, d)
+    db = eye[:, K * d + K * n * d:]
+    HW, HH, Hb = hessian_vector_product(W, H, b, dW, dH, db, lambda_W=lambda_W, lambda_H=lambda_H,
+                                        lambda_b=lambda_b)           # batched over the D directions
+    M = np.concatenate([HW.reshape(D, -1), HH.reshape(D, -1), Hb], axis=1)
+    return 0.5 * (M + M.T)
+
+
+def smallest_hessian_eigenpairs(W, H, b, *, lambda_W: float, lambda_H: float, lambda_b: float, k: int = 1,
+                                tol: float = 1e-10, rng=0):
+    r"""The ``k`` smallest Hessian eigenvalues (and eigenvectors) by Lanczos on Hessian-vector products.
+
+    Uses :func:`scipy.sparse.linalg.eigsh` (``which="SA"``) on a ``LinearOperator`` whose matvec is
+    :func:`hessian_vector_product`: the Hessian is never formed.
+
+    Parameters
+    ----------
+    W, H, b : arrays of shapes (K, d), (K, n, d), (K,)
+    lambda_W, lambda_H, lambda_b : float
+    k : int, default 1
+    tol : float, default 1e-10
+        Relative accuracy asked of ARPACK.
+    rng : None, int or Generator, default 0
+        Seeds the Lanczos start vector (so results are reproducible).
+
+    Returns
+    -------
+    eigenvalues : ndarray of shape (k,), ascending
+    eigenvectors : ndarray of shape (D, k), columns in the :func:`pack` order
+    """
+    from scipy.sparse.linalg import LinearOperator, eigsh
+
+    W, H, b = _check_point(W, H, b)
+    if W.ndim != 2:
+        raise ValueError(f"smallest_hessian_eigenpairs takes one point, W of shape (K, d); got {W.shape}")
+    lambdas = dict(lambda_W=lambda_W, lambda_H=lambda_H, lambda_b=lambda_b)
+    _check_lambdas(**lambdas)
+    K, n, d = H.shape
+    D = num_parameters(K, n, d)
+    check_positive(k, "k", integer=True)
+    if k >= D:
+        raise ValueError(f"k must be below the number of parameters D={D}; got {k}")
+    op = LinearOperator((D, D), matvec=_flat_hvp(W, H, b, lambdas), dtype=np.float64)
+    v0 = as_rng(rng).standard_normal(D)
+    vals, vecs = eigsh(op, k=k, which="SA", tol=tol, v0=v0, ncv=min(D, max(2 * k + 1, 40)))
+    order = np.argsort(vals)
+    return vals[order], vecs[:, order]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Training
+# ----------------------------------------------------------------------------------------------------
+
+def random_init(K: int, n: int, d: int, *, scale: float = 1.0, rng=None):
+    r"""Random start: i.i.d. :math:`\mathcal N(0, \mathrm{scale}^2/d)` entries for ``W`` and ``H``; ``b = 0``.
+
+    Returns
+    -------
+    W : ndarray of shape (K, d)
+    H : ndarray of shape (K, n, d)
+    b : ndarray of shape (K,)
+    """
+    _check_sizes(K, n, d)
+    check_positive(scale, "scale")
+    gen = as_rng(rng)
+    s = scale / math.sqrt(d)
+    return s * gen.standard_normal((K, d)), s * gen.standard_normal((K, n, d)), np.zeros(K)
+
+
+@dataclass(frozen=True)
+class UFMRun:
+    """Result of :func:`train`: the final point and the recorded history.
+
+    Attributes
+    ----------
+    method : str
+    W, H, b : ndarrays of shapes (K, d), (K, n, d), (K,)
+        The final point.
+    iterations : ndarray of shape (T,)
+        Iteration numbers of the records (0 = the start).
+    loss, grad_norm : ndarray of shape (T,)
+    metrics : tuple of CollapseMetrics, length T
+    snapshots : tuple of (W, H, b) or None
+        The recorded points (``keep_snapshots=True``), e.g. for animations.
+    """
+
+    method: str
+    W: np.ndarray
+    H: np.ndarray
+    b: np.ndarray
+    iterations: np.ndarray
+    loss: np.ndarray
+    grad_norm: np.ndarray
+    metrics: tuple
+    snapshots: tuple | None
+
+    def history(self, name: str) -> np.ndarray:
+        """One field of the recorded CollapseMetrics over the records, shape (T,)."""
+        return np.array([getattr(m, name) for m in self.metrics])
+
+
+_METHODS = ("gd", "adam", "lbfgs")
+
+
+def train(K: int, n: int, d: int, *, lambda_W: float, lambda_H: float, lambda_b: float, method: str = "gd",
+          steps: int = 2000, lr: float | None = None, rng=None, init=None, init_scale: float = 1.0,
+          fixed_W=None, record_every: int = 10, record_at=None, keep_snapshots: bool = False,
+          gtol: float = 1e-10, lr_decay_every: int | None = None, lr_decay: float = 0.1) -> UFMRun:
+    r"""Train the UFM from a random (or given) start with gradient descent, Adam or L-BFGS.
+
+    Parameters
+    ----------
+    K, n, d : int
+    lambda_W, lambda_H, lambda_b : float
+    method : {"gd", "adam", "lbfgs"}
+        Full-batch gradient descent, Adam (:math:`\beta = (0.9, 0.999)`, :math:`\epsilon = 10^{-8}`), or
+        scipy's L-BFGS-B (no bounds, ``gtol``).
+    steps : int, default 2000
+        Iterations (for L-BFGS the iteration limit).
+    lr : float, optional
+        Step size; default 1.0 for GD and 0.01 for Adam (unused by L-BFGS).
+    rng : None, int or Generator
+        Seeds the random start.
+    init : tuple (W, H, b), optional
+        Start here instead of at a random point.
+    init_scale : float, default 1.0
+        Scale of the random start (:func:`random_init`).
+    fixed_W : array_like of shape (K, d), optional
+        Keep the classifier fixed at this value (e.g. a simplex ETF, chapter 4 section 7) and train only
+        ``H`` and ``b`` (then the problem is convex).
+    record_every : int, default 10
+        Record loss, gradient norm and NC metrics every this many iterations (and at the end).
+    record_at : array_like of int, optional
+        Record exactly at these iterations instead (e.g. log-spaced), plus 0 and the end.
+    keep_snapshots : bool, default False
+        Keep the recorded points (for animations).
+    gtol : float, default 1e-10
+        L-BFGS stops when the largest gradient entry is below it.
+    lr_decay_every : int, optional
+        GD/Adam: multiply ``lr`` by ``lr_decay`` every this many iterations.
+
+    Returns
+    -------
+    UFMRun
+    """
+    _check_sizes(K, n, d)
+    lambdas = dict(zip(("lambda_W", "lambda_H", "lambda_b"), _check_lambdas(lambda_W, lambda_H, lambda_b),
+                       strict=True))
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {_METHODS}; got {method!r}")
+    check_positive(steps, "steps", integer=True)
+    check_positive(record_every, "record_every", integer=True)
+    if lr is None:
+        lr = {"gd": 1.0, "adam": 0.01, "lbfgs": 0.0}[method]
+    elif method != "lbfgs":
+        check_positive(lr, "lr")
+    if init is None:
+        W0, H0, b0 = random_init(K, n, d, scale=init_scale, rng=rng)
+    else:
+        W0, H0, b0 = _check_point(*init)
+        if W0.shape != (K, d) or H0.shape != (K, n, d):
+            raise ValueError(f"init must have shapes (K, d)=({K}, {d}), (K, n, d)=({K}, {n}, {d}), (K,); "
+                             f"got {W0.shape}, {H0.shape}, {b0.shape}")
+    if fixed_W is not None:
+        W0 = as_float_array(fixed_W, "fixed_W", ndim=2)
+        if W0.shape != (K, d):
+            raise ValueError(f"fixed_W must have shape (K, d)=({K}, {d}); got {W0.shape}")
+    theta = pack(W0, H0, b0)
+    mask = np.ones_like(theta)
+    if fixed_W is not None:
+        mask[: K * d] = 0.0
+    labels = labels_of(K, n)
+    if record_at is None:
+        wanted = set(range(0, steps + 1, record_every))
+    else:
+        wanted = {int(i) for i in np.asarray(record_at).ravel() if 0 <= i <= steps} | {0}
+
+    lw, lh, lb = lambdas["lambda_W"], lambdas["lambda_H"], lambdas["lambda_b"]
+    rows = np.arange(K * n)
+
+    def fg(th):
+        # Unbatched fast path of loss_and_gradient on 2-D blocks (same formulas).
+        W = th[: K * d].reshape(K, d)
+        Hf = th[K * d: K * d + K * n * d].reshape(K * n, d)
+        b = th[K * d + K * n * d:]
+        Z = Hf @ W.T + b
+        zmax = Z.max(axis=1, keepdims=True)
+        E = np.exp(Z - zmax)
+        S = E.sum(axis=1, keepdims=True)
+        G = E / S
+        ce = np.log(S[:, 0]) + zmax[:, 0] - Z[rows, labels]
+        G[rows, labels] -= 1.0
+        G /= K * n
+        f = float(ce.mean() + 0.5 * (lw * (W**2).sum() + lh * (Hf**2).sum() + lb * (b**2).sum()))
+        g = np.concatenate([(G.T @ Hf + lw * W).ravel(), (G @ W + lh * Hf).ravel(), G.sum(axis=0) + lb * b])
+        return f, g * mask
+
+    recs = dict(it=[], loss=[], gn=[], metrics=[], snaps=[])
+
+    def record(it, th, f, g):
+        W, H, b = unpack(th, K, n, d)
+        recs["it"].append(it)
+        recs["loss"].append(f)
+        recs["gn"].append(float(np.linalg.norm(g)))
+        recs["metrics"].append(collapse.collapse_metrics(H.reshape(K * n, d), labels, W, b, K))
+        if keep_snapshots:
+            recs["snaps"].append((W.copy(), H.copy(), b.copy()))
+
+    if method == "lbfgs":
+        from scipy.optimize import minimize
+
+        f0, g0 = fg(theta)
+        record(0, theta, f0, g0)
+        state = {"it": 0}
+
+        def callback(xk):
+            state["it"] += 1
+            if state["it"] in wanted:
+                f, g = fg(xk)
+                record(state["it"], xk.copy(), f, g)
+
+        res = minimize(fg, theta, jac=True, method="L-BFGS-B", callback=callback,
+                       options=dict(maxiter=steps, gtol=gtol, ftol=0.0, maxcor=20))
+        theta = res.x
+        if recs["it"][-1] != state["it"]:
+            f, g = fg(theta)
+            record(state["it"], theta, f, g)
+    else:
+        m = np.zeros_like(theta)
+        v = np.zeros_like(theta)
+        step = float(lr)
+        last = None
+        for it in range(steps + 1):
+            f, g = fg(theta)
+            if it in wanted or it == steps:
+                record(it, theta, f, g)
+                last = it
+            if it == steps:
+                break
+            if lr_decay_every and it > 0 and it % lr_decay_every == 0:
+                step *= lr_decay
+            if method == "gd":
+                theta = theta - step * g
+            else:
+                m = 0.9 * m + 0.1 * g
+                v = 0.999 * v + 0.001 * g * g
+                mhat = m / (1 - 0.9 ** (it + 1))
+                vhat = v / (1 - 0.999 ** (it + 1))
+                theta = theta - step * mhat / (np.sqrt(vhat) + 1e-8) * mask
+        assert last == steps
+    W, H, b = (a.copy() for a in unpack(theta, K, n, d))
+    return UFMRun(method=method, W=W, H=H, b=b, iterations=np.array(recs["it"]), loss=np.array(recs["loss"]),
+                  grad_norm=np.array(recs["gn"]), metrics=tuple(recs["metrics"]),
+                  snapshots=tuple(recs["snaps"]) if keep_snapshots else None)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Slices of the landscape
+# ----------------------------------------------------------------------------------------------------
+
+def loss_slice(center, direction1, direction2, alphas, betas, *, K: int, n: int, d: int, lambda_W: float,
+               lambda_H: float, lambda_b: float) -> np.ndarray:
+    r"""Loss on the plane :math:`\theta(\alpha, \beta) = \theta_0 + \alpha u + \beta v` (flat vectors).
+
+    Parameters
+    ----------
+    center, direction1, direction2 : array_like of shape (D,)
+        :math:`\theta_0, u, v` in the :func:`pack` order.
+    alphas : array_like of shape (A,)
+    betas : array_like of shape (B,)
+    K, n, d : int
+    lambda_W, lambda_H, lambda_b : float
+
+    Returns
+    -------
+    ndarray of shape (B, A)
+        ``out[j, i]`` is the loss at ``(alphas[i], betas[j])`` (rows along ``beta``, as plotly's
+        ``z`` expects). One batched call, no Python loop over the grid.
+    """
+    D = num_parameters(K, n, d)
+    c = as_float_array(center, "center", ndim=1, last_dim=D)
+    u = as_float_array(direction1, "direction1", ndim=1, last_dim=D)
+    v = as_float_array(direction2, "direction2", ndim=1, last_dim=D)
+    a = as_float_array(alphas, "alphas", ndim=1)
+    bb = as_float_array(betas, "betas", ndim=1)
+    thetas = c + a[None, :, None] * u + bb[:, None, None] * v          # (B, A, D)
+    Wg = thetas[..., : K * d].reshape(bb.size, a.size, K, d)
+    Hg = thetas[..., K * d: K * d + K * n * d].reshape(bb.size, a.size, K, n, d)
+    bg = thetas[..., K * d + K * n * d:]
+    return loss(Wg, Hg, bg, lambda_W=lambda_W, lambda_H=lambda_H, lambda_b=lambda_b)
