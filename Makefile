@@ -1,0 +1,38 @@
+# Thin targets: each calls one tool or script. See README.md.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: book execute test venv browser lint clean
+
+## book: install, execute every chapter with papermill into a build copy, render _build/html
+book: venv
+	$(BIN)/python scripts/build_book.py
+
+## execute: re-execute the chapters in place (their committed outputs are the regression reference)
+execute: venv
+	$(BIN)/python scripts/execute_notebooks.py $(NB)
+
+## test: install, lint, unit tests, smoke run, nbval, render the committed outputs, browser checks
+test: venv browser
+	$(BIN)/python scripts/run_tests.py
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+## browser: Debian's chromium for the rendered-book checks (installed when missing)
+browser:
+	scripts/install_chromium.sh
+
+lint: venv
+	$(BIN)/ruff check landscape_lib tests benchmarks scripts
+
+clean:
+	rm -rf _build _vendor

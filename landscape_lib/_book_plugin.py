@@ -1,0 +1,92 @@
+"""myst-nb mime-render plugin: draws plotly figures in the HTML book from plotly's own MIME type.
+
+Executed by papermill, plotly emits ``application/vnd.plotly.v1+json`` (JupyterLab draws it, Colab picks
+its own renderer when the cell runs). myst-nb does not know that type and would drop the figure; this
+plugin, registered under the entry-point group ``myst_nb.mime_renderers`` in ``pyproject.toml``, ranks it
+first for the HTML builders and turns it into a ``div`` plus a ``Plotly.newPlot`` call against the book's
+local ``_static/plotly.min.js``. The div id is a hash of the figure, so re-rendering is reproducible.
+
+Only myst-nb imports this module (the library itself never does).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from docutils import nodes
+
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+_HTML_BUILDERS = ("html", "dirhtml", "singlehtml")
+
+
+def figure_html(figure: dict) -> str:
+    """HTML (a div and a script) that draws a plotly figure given as its JSON dict."""
+    payload = json.dumps(
+        {"data": figure.get("data", []), "layout": figure.get("layout", {}),
+         "frames": figure.get("frames", []),
+         "config": {"responsive": True, "displaylogo": False, **figure.get("config", {})}},
+        separators=(",", ":"), sort_keys=True,
+    )
+    div_id = "plotly-" + hashlib.sha1(payload.encode()).hexdigest()[:16]
+    height = figure.get("layout", {}).get("height") or 480
+    # "</" inside a string literal would end the <script> element early.
+    payload = payload.replace("</", "<\\/")
+    return (
+        f'<div id="{div_id}" class="plotly-graph-div landscape-figure" '
+        f'style="height:{int(height)}px; width:100%;"></div>\n'
+        f'<script type="text/javascript">Plotly.newPlot("{div_id}", {payload});</script>\n'
+    )
+
+
+class PlotlyMimeRenderer:
+    """Render ``application/vnd.plotly.v1+json`` outputs as interactive figures in the HTML book."""
+
+    mime_priority_overrides = [(builder, PLOTLY_MIME, 1) for builder in _HTML_BUILDERS]
+
+    @staticmethod
+    def handle_mime(renderer, data, inline):
+        if data.mime_type != PLOTLY_MIME or inline:
+            return None
+        content = data.content
+        figure = json.loads(content) if isinstance(content, (str, bytes)) else content
+        return [nodes.raw("", figure_html(figure), format="html", classes=["output", "text_html"])]
+
+
+def setup(app):
+    """Sphinx extension: load the local plotly.js on every page, before require.js.
+
+    plotly.js loaded after require.js would register itself as an anonymous AMD module instead of
+    defining ``window.Plotly``, hence the priority below myst-nb's widget scripts (500).
+    """
+    app.add_js_file("plotly.min.js", priority=200)
+    # The widgets manager (an AMD bundle loaded by require.js, only on pages with saved widget state)
+    # resolves its font files against its module path; map that path to the local copy. A global
+    # `require` object defined before require.js loads is taken as its configuration.
+    app.add_js_file(None, priority=210, body=(
+        "var require = {paths: {'@jupyter-widgets/html-manager/dist': new URL("
+        "(document.documentElement.dataset.content_root || '') + '_static/html-manager', document.baseURI).href}};"))
+    app.add_css_file("landscape-book.css")
+    app.connect("html-page-context", _drop_duplicate_scripts, priority=100)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
+    """Keep one copy of each script tag.
+
+    sphinx-thebe registers its inline configuration (``const THEBE_JS_URL = …``) once per read phase;
+    Jupyter Book's build runs two, and a second ``const`` declaration is a JavaScript error on every page.
+    """
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, unique = set(), []
+    for script in scripts:
+        attributes = getattr(script, "attributes", {}) or {}
+        # The same inline script comes once with filename None and once with "".
+        filename = getattr(script, "filename", script) or ""
+        key = (str(filename), tuple(sorted((k, str(v)) for k, v in attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    scripts[:] = unique

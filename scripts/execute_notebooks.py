@@ -1,0 +1,120 @@
+"""Execute chapter notebooks with papermill.
+
+Usage::
+
+    python scripts/execute_notebooks.py [NOTEBOOK ...]                 # in place, default parameters
+    python scripts/execute_notebooks.py --output-dir DIR               # into DIR (the build copy)
+    python scripts/execute_notebooks.py --smoke --output-dir DIR       # quick parameters (tests/smoke_parameters.yml)
+
+Without notebooks, every chapter listed in ``_toc.yml`` is executed in reading order. Prints which
+chapter runs and how long it took. Volatile metadata (papermill timings, execution timestamps) is
+stripped so that re-executing an unchanged chapter changes nothing nbval compares. A cell that raises
+stops the run with the notebook and the cell named, and a nonzero exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import papermill as pm
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+from notebook_tools import smoke_parameters  # noqa: E402
+
+
+def toc_notebooks() -> list[Path]:
+    """Chapter notebooks in the order of ``_toc.yml``."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                files.append(entry["file"])
+            walk(entry.get("sections"))
+            for part in entry.get("parts", []) or []:
+                walk(part.get("chapters"))
+
+    walk(toc.get("chapters"))
+    for part in toc.get("parts", []) or []:
+        walk(part.get("chapters"))
+    paths = []
+    for f in files:
+        p = ROOT / f
+        p = p if p.suffix else p.with_suffix(".ipynb")
+        if p.suffix == ".ipynb" and p.exists():
+            paths.append(p)
+    return paths
+
+
+def strip_volatile(path: Path) -> None:
+    """Remove timing metadata that changes on every run (nothing nbval compares)."""
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata.pop("papermill", None)
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+    nbformat.write(nb, path)
+
+
+def execute(path: Path, output: Path, parameters: dict | None) -> float:
+    start = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            str(path), str(output), parameters=parameters or None, cwd=str(path.parent),
+            kernel_name="python3", progress_bar=False, log_output=False, request_save_on_cell_execute=False,
+        )
+    except pm.PapermillExecutionError as exc:
+        raise SystemExit(
+            f"FAILED: {path.relative_to(ROOT)}, cell {exc.cell_index} (execution count {exc.exec_count}): "
+            f"{exc.ename}: {exc.evalue}"
+        ) from None
+    strip_volatile(output)
+    return time.perf_counter() - start
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every chapter in _toc.yml")
+    parser.add_argument("--output-dir", type=Path, help="write executed copies here (default: in place)")
+    parser.add_argument("--smoke", action="store_true", help="use the quick parameters of tests/smoke_parameters.yml")
+    parser.add_argument("--extra", action="append", default=[], metavar="NAME=YAML",
+                        help="override one parameter for every notebook (repeatable)")
+    args = parser.parse_args(argv)
+
+    notebooks = [p.resolve() for p in args.notebooks] or toc_notebooks()
+    smoke = smoke_parameters() if args.smoke else {}
+    extra = {}
+    for item in args.extra:
+        name, _, value = item.partition("=")
+        extra[name] = yaml.safe_load(value)
+    # Notebooks run with the repository on the path (a fresh checkout without `pip install -e .` works).
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    total = 0.0
+    for path in notebooks:
+        if not path.exists():
+            raise SystemExit(f"no such notebook: {path}")
+        params = {**smoke.get(path.name, {}), **extra}
+        if args.output_dir:
+            out = args.output_dir.resolve() / path.relative_to(ROOT)
+            out.parent.mkdir(parents=True, exist_ok=True)
+        else:
+            out = path
+        print(f"executing {path.relative_to(ROOT)}"
+              + (f" with {params}" if params else " (default parameters)"), flush=True)
+        seconds = execute(path, out, params)
+        total += seconds
+        print(f"  done in {seconds:.1f} s", flush=True)
+    print(f"executed {len(notebooks)} notebook(s) in {total:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

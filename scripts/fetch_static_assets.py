@@ -1,0 +1,84 @@
+"""Put every script the book's pages load into ``_vendor`` (not committed;
+Sphinx serves it as ``_static``), so the book works offline.
+
+- plotly.js: copied from the installed plotly package (the version that made the figures);
+- require.js, the Jupyter widgets HTML manager and MathJax: pinned npm packages, fetched with
+  ``npm pack`` into a cache under ``_build`` (once) and unpacked.
+
+``_config.yml`` points Sphinx and myst-nb at these files instead of their CDN defaults.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import plotly
+
+ROOT = Path(__file__).resolve().parents[1]
+STATIC = ROOT / "_vendor"
+CACHE = ROOT / "_build" / ".npm-packages"
+
+# package spec -> list of (path inside the package, destination under _vendor)
+NPM_PACKAGES = {
+    "requirejs@2.3.7": [("require.js", "require.js")],
+    "@jupyter-widgets/html-manager@1.0.15": [("dist", "html-manager")],
+    "mathjax@3.2.2": [("es5", "mathjax")],
+}
+
+
+def tarball_name(spec: str) -> str:
+    name, _, version = spec.rpartition("@")
+    return f"{name.lstrip('@').replace('/', '-')}-{version}.tgz"
+
+
+def fetch(spec: str) -> Path:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / tarball_name(spec)
+    if not path.exists():
+        print(f"fetching {spec}", flush=True)
+        subprocess.run(["npm", "pack", spec, "--silent", "--pack-destination", str(CACHE)],
+                       check=True, stdout=subprocess.DEVNULL)
+    if not path.exists():
+        raise SystemExit(f"npm pack {spec} did not produce {path}")
+    return path
+
+
+def unpack(tarball: Path, inner: str, dest: Path) -> None:
+    prefix = f"package/{inner}"
+    with tarfile.open(tarball) as tar:
+        members = [m for m in tar.getmembers()
+                   if (m.name == prefix or m.name.startswith(prefix + "/")) and m.isfile()
+                   and not m.name.endswith(".map")]
+        if not members:
+            raise SystemExit(f"{tarball.name} has no {inner}")
+        for m in members:
+            rel = Path(m.name[len(prefix):].lstrip("/")) if m.name != prefix else Path()
+            target = dest / rel if rel.parts else dest
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with tar.extractfile(m) as src, open(target, "wb") as out:
+                shutil.copyfileobj(src, out)
+
+
+def main() -> int:
+    STATIC.mkdir(exist_ok=True)
+    plotly_js = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    shutil.copyfile(plotly_js, STATIC / "plotly.min.js")
+    for spec, items in NPM_PACKAGES.items():
+        tarball = fetch(spec)
+        for inner, dest in items:
+            target = STATIC / dest
+            if target.is_dir():
+                shutil.rmtree(target)
+            unpack(tarball, inner, target)
+    (STATIC / "landscape-book.css").write_text(
+        "/* Plotly figures take the full text width. */\n.landscape-figure { width: 100%; }\n")
+    print(f"static assets ready in {STATIC.relative_to(ROOT)}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""Everything `make test` runs, in order, with the time each stage took.
+
+1. lint (ruff) over landscape_lib, tests, benchmarks, scripts;
+2. unit tests (pytest, everything not marked ``notebooks`` or ``book``);
+3. the papermill smoke run of every chapter with its quick parameters, the notebook-structure checks and
+   the proof that the regression net can fail (``-m notebooks``);
+4. strict ``pytest --nbval`` of every chapter against its committed outputs;
+5. the committed outputs rendered into ``_build/html`` (no execution);
+6. the rendered book in headless Chromium (``-m book``).
+
+All stages run even when one fails, so one CI log shows every failure; the exit status is nonzero if any
+stage failed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT / "scripts"))
+from execute_notebooks import toc_notebooks  # noqa: E402
+
+
+def stages() -> list[tuple[str, list[str]]]:
+    pytest = [str(BIN / "pytest"), "-p", "no:cacheprovider"]
+    chapters = [str(p.relative_to(ROOT)) for p in toc_notebooks()]
+    nbval = pytest + ["--nbval", "--nbval-sanitize-with", "book/nbval_sanitize.cfg",
+                      "--nbval-cell-timeout", "900", "-q", *chapters]
+    return [
+        ("lint", [str(BIN / "ruff"), "check", "landscape_lib", "tests", "benchmarks", "scripts"]),
+        ("unit tests", pytest + ["-q", "-m", "not notebooks and not book", "tests"]),
+        ("notebook smoke run and structure", pytest + ["-q", "-m", "notebooks", "tests"]),
+        ("nbval against committed outputs", nbval if chapters else ["true"]),
+        ("render committed outputs", [sys.executable, "scripts/build_book.py", "--committed"]),
+        ("rendered book in Chromium", pytest + ["-q", "-m", "book", "tests"]),
+    ]
+
+
+def main() -> int:
+    results = []
+    for name, cmd in stages():
+        print(f"\n=== {name}: {' '.join(cmd)}", flush=True)
+        start = time.perf_counter()
+        code = subprocess.run(cmd, cwd=ROOT).returncode
+        results.append((name, code, time.perf_counter() - start))
+    print("\n=== summary")
+    for name, code, seconds in results:
+        print(f"{'ok    ' if code == 0 else 'FAILED'} {seconds:7.1f} s  {name}")
+    print(f"total {sum(r[2] for r in results):.1f} s")
+    return 0 if all(code == 0 for _, code, _ in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

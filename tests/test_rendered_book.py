@@ -1,0 +1,117 @@
+"""The rendered book (``_build/html``, made from the committed outputs) in headless Chromium.
+
+Every page loads with zero JavaScript errors and no request leaving the machine; every plotly figure a
+chapter's notebook produced is drawn on its page; a screenshot of each chapter is saved under
+``_build/screenshots``. Run after ``python scripts/build_book.py --committed`` (``make test`` does).
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from book_pages import CHAPTERS, ROOT, plotly_outputs, read
+
+HTML = ROOT / "_build" / "html"
+SHOTS = ROOT / "_build" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+pytestmark = pytest.mark.book
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    if not (HTML / "index.html").exists():
+        pytest.fail("_build/html is missing: run `python scripts/build_book.py --committed` first")
+    handler = functools.partial(QuietHandler, directory=str(HTML))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: `make browser` installs Debian's chromium")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+def open_page(browser, url: str):
+    """Load ``url``; return the page and the console errors, page errors and off-machine requests."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}")
+            if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+
+    def route(r):
+        if r.request.url.startswith(("http://127.0.0.1", "data:", "blob:")):
+            r.continue_()
+        else:
+            problems.append(f"request leaving the machine: {r.request.url}")
+            r.abort()
+
+    page.route("**/*", route)
+    page.goto(url, wait_until="load")
+    page.wait_for_load_state("networkidle")
+    return page, problems
+
+
+PAGES = ["index.html", "book/intro.html", "book/notation.html"] + [
+    str(p.relative_to(ROOT).with_suffix(".html")) for p in CHAPTERS]
+
+
+@pytest.mark.parametrize("page_path", sorted(set(PAGES)))
+def test_page_loads_without_errors(server, browser, page_path):
+    page, problems = open_page(browser, f"{server}/{page_path}")
+    try:
+        assert page.title(), f"{page_path} has no title"
+        # MathJax typesets asynchronously; its promise resolves once the page's math is done.
+        page.wait_for_function("() => !window.MathJax || (window.MathJax.startup && window.MathJax.startup.promise)")
+        page.evaluate("() => window.MathJax && window.MathJax.startup.promise")
+        assert not problems, f"{page_path}:\n" + "\n".join(problems)
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.name)
+def test_every_figure_is_drawn(server, browser, notebook):
+    expected = len(plotly_outputs(read(notebook)))
+    page_path = notebook.relative_to(ROOT).with_suffix(".html")
+    page, problems = open_page(browser, f"{server}/{page_path}")
+    try:
+        page.wait_for_function(
+            f"() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= {min(expected, 1)}",
+            timeout=60_000)
+        drawn = page.evaluate(
+            "() => Array.from(document.querySelectorAll('.plotly-graph-div'))"
+            ".filter(d => d.classList.contains('js-plotly-plot') && d.querySelector('.main-svg')"
+            " && d._fullData && d._fullData.length > 0).length")
+        placeholders = page.evaluate("() => document.querySelectorAll('.plotly-graph-div').length")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{notebook.stem}.png"), full_page=True)
+        assert placeholders == expected, (
+            f"{page_path}: the notebook stores {expected} plotly figure(s), the page has {placeholders}")
+        assert drawn == expected, f"{page_path}: {drawn} of {expected} plotly figure(s) drawn"
+        assert not problems, f"{page_path}:\n" + "\n".join(problems)
+    finally:
+        page.close()
