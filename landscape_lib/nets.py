@@ -1,0 +1,223 @@
+"""CIFAR-style ResNets built on torchvision's ResNet, for the deep neural-collapse chapters (5–7).
+
+The CIFAR variant of a ResNet (He et al. 2016) replaces the ImageNet stem (7×7 convolution with
+stride 2 followed by a max-pool) by a single 3×3 convolution with stride 1 and no max-pool, so a
+32×32 image keeps its resolution in the first stage. Three options matter for neural collapse
+(Zhu et al. 2021, §6 of the book's ``MATH.md``):
+
+* ``width`` — the base channel count (64 is the standard ResNet; chapter 6 sweeps it);
+* ``feature_dim`` — the dimension ``d`` of the features at the classifier input; ``feature_dim = K``
+  makes the last residual block output ``K`` channels (its last convolution and its shortcut
+  projection map to ``K`` channels), which is what the talk's "d = K" parameter savings count;
+* ``fixed_classifier`` — the last layer is the simplex ETF
+  :math:`W = \\sqrt{K/(K-1)}\\,(I_K - \\tfrac1K 1 1^\\top)` placed in the first ``K`` feature coordinates,
+  with zero bias, and frozen (``requires_grad = False``): it is never trained (chapter 7).
+
+Every model returns logits from ``forward`` and exposes :meth:`CifarResNet.features` (the penultimate
+features ``h``, shape ``(batch, d)``) and :meth:`CifarResNet.features_and_logits`, which the training
+loop uses to compute the collapse metrics. torch is imported only here, in ``data.py`` and ``train.py``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet, conv1x1, conv3x3
+
+__all__ = ["CifarResNet", "MODELS", "build_model", "count_parameters", "etf_classifier_weight",
+           "classifier_parameter_share"]
+
+#: Model names accepted by :func:`build_model`: block type and blocks per stage.
+MODELS = {
+    "resnet18": (BasicBlock, (2, 2, 2, 2)),
+    "resnet34": (BasicBlock, (3, 4, 6, 3)),
+    "resnet50": (Bottleneck, (3, 4, 6, 3)),
+}
+
+
+def etf_classifier_weight(num_classes: int, feature_dim: int) -> torch.Tensor:
+    """The fixed simplex-ETF classifier of chapter 7, shape ``(num_classes, feature_dim)``.
+
+    .. math::
+        W = \\sqrt{\\tfrac{K}{K-1}}\\,\\Big(I_K - \\tfrac1K \\mathbf 1 \\mathbf 1^\\top\\Big)
+        \\quad\\text{in the first } K \\text{ columns, zeros elsewhere,}
+
+    so every row has unit norm and distinct rows have inner product :math:`-1/(K-1)`.
+
+    Parameters
+    ----------
+    num_classes : int
+        ``K >= 2``.
+    feature_dim : int
+        ``d >= K`` (the ETF needs ``K`` coordinates; ``d = K`` is the talk's choice).
+
+    Returns
+    -------
+    Tensor of shape (num_classes, feature_dim), float32.
+    """
+    _check_int(num_classes, "num_classes", 2)
+    _check_int(feature_dim, "feature_dim", 1)
+    if feature_dim < num_classes:
+        raise ValueError(f"a fixed simplex-ETF classifier needs feature_dim >= num_classes; "
+                         f"got feature_dim={feature_dim}, num_classes={num_classes}")
+    k = num_classes
+    etf = math.sqrt(k / (k - 1)) * (torch.eye(k, dtype=torch.float64) - 1.0 / k)
+    weight = torch.zeros(k, feature_dim, dtype=torch.float64)
+    weight[:, :k] = etf
+    return weight.float()
+
+
+class CifarResNet(ResNet):
+    """A torchvision :class:`~torchvision.models.ResNet` with the CIFAR stem and neural-collapse options.
+
+    Parameters
+    ----------
+    block : BasicBlock or Bottleneck
+        torchvision's residual block.
+    layers : sequence of 4 int
+        Blocks per stage (``(2, 2, 2, 2)`` for ResNet18, ``(3, 4, 6, 3)`` for ResNet50).
+    num_classes : int
+        ``K``.
+    width : int
+        Base channel count; the stages have ``width, 2 width, 4 width, 8 width`` planes (times the
+        block expansion, 4 for Bottleneck). 64 is the standard ResNet.
+    feature_dim : int or None
+        Output channels of the last block (the feature dimension ``d``). ``None`` keeps the standard
+        ``8 · width · expansion``.
+    fixed_classifier : bool
+        Use the frozen simplex ETF (:func:`etf_classifier_weight`) with zero bias as the last layer.
+    in_channels : int
+        Input channels (3 for CIFAR-10 and for the book's digits, which are brought to 3×32×32).
+    """
+
+    def __init__(self, block, layers, num_classes: int = 10, *, width: int = 64,
+                 feature_dim: int | None = None, fixed_classifier: bool = False, in_channels: int = 3):
+        # torchvision's ResNet.__init__ hard-codes 64 base channels and the ImageNet stem; build the same
+        # attributes here and reuse its _make_layer, blocks and initialization.
+        nn.Module.__init__(self)
+        _check_int(num_classes, "num_classes", 2)
+        _check_int(width, "width", 1)
+        _check_int(in_channels, "in_channels", 1)
+        self._norm_layer = nn.BatchNorm2d
+        self.inplanes = width
+        self.dilation = 1
+        self.groups = 1
+        self.base_width = 64  # Bottleneck inner width = planes · base_width / 64 = planes
+        self.conv1 = conv3x3(in_channels, width)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.Identity()
+        self.layer1 = self._make_layer(block, width, layers[0])
+        self.layer2 = self._make_layer(block, 2 * width, layers[1], stride=2)
+        self.layer3 = self._make_layer(block, 4 * width, layers[2], stride=2)
+        self.layer4 = self._make_layer(block, 8 * width, layers[3], stride=2)
+        standard_dim = 8 * width * block.expansion
+        if feature_dim is None:
+            feature_dim = standard_dim
+        _check_int(feature_dim, "feature_dim", 1)
+        if feature_dim != standard_dim:
+            _narrow_last_block(self.layer4[-1], feature_dim)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(feature_dim, num_classes)
+        self.num_classes = num_classes
+        self.feature_dim = feature_dim
+        self.width = width
+        self.fixed_classifier = bool(fixed_classifier)
+
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.constant_(m.weight, 1)
+                nn.init.constant_(m.bias, 0)
+        if self.fixed_classifier:
+            with torch.no_grad():
+                self.fc.weight.copy_(etf_classifier_weight(num_classes, feature_dim))
+                self.fc.bias.zero_()
+            self.fc.weight.requires_grad_(False)
+            self.fc.bias.requires_grad_(False)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Penultimate features ``h`` (the classifier's input), shape ``(batch, feature_dim)``."""
+        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return torch.flatten(self.avgpool(x), 1)
+
+    def features_and_logits(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(h, W h + b)``: features of shape ``(batch, d)`` and logits of shape ``(batch, K)``."""
+        h = self.features(x)
+        return h, self.fc(h)
+
+    def _forward_impl(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.features(x))
+
+
+def _narrow_last_block(block: nn.Module, out_channels: int) -> None:
+    """Make a residual block output ``out_channels``: its last conv/BN and its shortcut map there."""
+    if isinstance(block, Bottleneck):
+        inner = block.conv3.in_channels
+        block.conv3 = conv1x1(inner, out_channels)
+        block.bn3 = nn.BatchNorm2d(out_channels)
+        in_channels = block.conv1.in_channels
+    else:
+        inner = block.conv2.in_channels
+        block.conv2 = conv3x3(inner, out_channels)
+        block.bn2 = nn.BatchNorm2d(out_channels)
+        in_channels = block.conv1.in_channels
+    stride = block.stride
+    block.downsample = nn.Sequential(conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels))
+
+
+def build_model(name: str = "resnet18", num_classes: int = 10, *, width: int = 64,
+                feature_dim: int | None = None, fixed_classifier: bool = False,
+                in_channels: int = 3) -> CifarResNet:
+    """Build a CIFAR ResNet by name (chapters 5–7).
+
+    Parameters
+    ----------
+    name : {"resnet18", "resnet34", "resnet50"}
+    num_classes : int
+        ``K``.
+    width : int
+        Base channel count (64 = standard). The book profile uses 8–16 so a CPU can train it.
+    feature_dim : int or None
+        ``d``; ``num_classes`` gives the talk's "d = K" network.
+    fixed_classifier : bool
+        Frozen simplex-ETF last layer with zero bias.
+    in_channels : int
+        Input channels.
+
+    Returns
+    -------
+    CifarResNet
+
+    Examples
+    --------
+    >>> count_parameters(build_model("resnet18", 10))
+    11173962
+    """
+    key = str(name).lower()
+    if key not in MODELS:
+        raise ValueError(f"unknown model {name!r}; expected one of {sorted(MODELS)}")
+    block, layers = MODELS[key]
+    return CifarResNet(block, layers, num_classes, width=width, feature_dim=feature_dim,
+                       fixed_classifier=fixed_classifier, in_channels=in_channels)
+
+
+def count_parameters(model: nn.Module, *, trainable_only: bool = False) -> int:
+    """Number of parameters of ``model`` (all of them, or only those with ``requires_grad``)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def classifier_parameter_share(model: nn.Module, classifier: nn.Module) -> tuple[int, int, float]:
+    """``(classifier parameters, all parameters, share)`` — what fixing the classifier saves (chapter 7)."""
+    n_cls = count_parameters(classifier)
+    n_all = count_parameters(model)
+    return n_cls, n_all, n_cls / n_all
+
+
+def _check_int(value, name: str, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
