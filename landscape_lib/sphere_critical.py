@@ -23,14 +23,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import check_open_interval, check_positive
+from ._validation import as_rng, check_open_interval, check_positive
 from .critical import CriticalType, classify_eigenvalues, deduplicate
+from .generators import random_frame
 from .objectives import _rgrad, _rhess, as_matrix
 from .solvers import gradient_descent, newton, power_iteration
 from .sphere import _tangent_hessian, as_points, random_points
 
 __all__ = ["CriticalPoints", "find_critical_points", "classify_points", "nearest_column",
-           "recovered_columns"]
+           "recovered_columns", "RecoveryGrid", "recovery_grid"]
 
 #: Order in which the types are listed (and points sorted).
 TYPE_ORDER = (CriticalType.MINIMIZER, CriticalType.STRICT_SADDLE, CriticalType.MAXIMIZER,
@@ -192,3 +193,90 @@ def recovered_columns(A, q, *, threshold: float) -> np.ndarray:
     threshold = check_open_interval(threshold, "threshold", 0.0, 1.0)
     index, corr = nearest_column(A, q)
     return np.unique(index[corr >= threshold])
+
+
+@dataclass(frozen=True)
+class RecoveryGrid:
+    r"""Outcome of :func:`recovery_grid`: recovery from random starts over a grid of ``(n, m)``.
+
+    Attributes
+    ----------
+    n_values : ndarray of shape (N,)
+    m_values : ndarray of shape (M,)
+    rate : ndarray of shape (M, N)
+        Fraction of starts whose limit has :math:`\max_i|\langle a_i, q\rangle| \ge` ``threshold``;
+        NaN where ``(n, m)`` is outside the measured range.
+    converged : ndarray of shape (M, N)
+        Fraction of starts that met the solver's stopping rule within ``max_iter``.
+    correlations : dict of (int, int) to ndarray of shape (frames * starts,)
+        :math:`\max_i|\langle a_i, q\rangle|` at every limit, per measured ``(n, m)``.
+    threshold : float
+    """
+
+    n_values: np.ndarray
+    m_values: np.ndarray
+    rate: np.ndarray
+    converged: np.ndarray
+    correlations: dict
+    threshold: float
+
+    def rate_at(self, threshold: float) -> np.ndarray:
+        """The rate grid recomputed for another ``threshold`` from the stored correlations."""
+        threshold = check_open_interval(threshold, "threshold", 0.0, 1.0)
+        out = np.full_like(self.rate, np.nan)
+        for (n, m), c in self.correlations.items():
+            out[list(self.m_values).index(m), list(self.n_values).index(n)] = np.mean(c >= threshold)
+        return out
+
+
+def recovery_grid(n_values, m_values, *, threshold: float, frames: int = 3, starts: int = 32,
+                  max_m_factor: float = 2.0, tol: float = 1e-6, max_iter: int = 1000, rng=None) -> RecoveryGrid:
+    r"""Measure how often a random start of the power iteration recovers a column, over ``(n, m)``.
+
+    For each ``n`` and each ``m`` with :math:`n \le m \le` ``max_m_factor`` :math:`n^2`: draw ``frames``
+    matrices of random unit columns (:func:`landscape_lib.generators.random_frame`), run the power
+    iteration from ``starts`` uniform random starts on each, and count a start as a success when its limit
+    has :math:`\max_i |\langle a_i, q\rangle| \ge` ``threshold`` (chapter 2, section 5).
+
+    Parameters
+    ----------
+    n_values, m_values : sequence of int
+        Grids of dimensions and numbers of columns (one ``m`` grid shared by all ``n``).
+    threshold : float
+        Recovery criterion, in (0, 1).
+    frames, starts : int
+        Random matrices per cell and random starts per matrix.
+    max_m_factor : float, default 2.0
+        Largest measured ``m`` as a multiple of :math:`n^2`.
+    tol, max_iter
+        Stopping rule of :func:`landscape_lib.solvers.power_iteration`.
+    rng : None, int or numpy.random.Generator
+
+    Returns
+    -------
+    RecoveryGrid
+    """
+    threshold = check_open_interval(threshold, "threshold", 0.0, 1.0)
+    check_positive(frames, "frames", integer=True)
+    check_positive(starts, "starts", integer=True)
+    check_positive(max_m_factor, "max_m_factor")
+    gen = as_rng(rng)
+    ns = np.asarray(n_values, dtype=int)
+    ms = np.asarray(m_values, dtype=int)
+    rate = np.full((ms.size, ns.size), np.nan)
+    conv = np.full((ms.size, ns.size), np.nan)
+    corr = {}
+    for j, n in enumerate(ns):
+        for i, m in enumerate(ms):
+            if not n <= m <= max_m_factor * n * n:
+                continue
+            c, ok = [], []
+            for _ in range(frames):
+                A = random_frame(int(n), int(m), rng=gen)
+                res = power_iteration(A, random_points(int(n), starts, rng=gen), tol=tol, max_iter=max_iter)
+                c.append(nearest_column(A, res.points)[1])
+                ok.append(res.converged)
+            corr[(int(n), int(m))] = np.concatenate(c)
+            rate[i, j] = np.mean(corr[(int(n), int(m))] >= threshold)
+            conv[i, j] = np.mean(np.concatenate(ok))
+    return RecoveryGrid(ns, ms, rate, conv, corr, threshold)

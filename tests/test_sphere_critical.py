@@ -84,3 +84,30 @@ def test_classify_points_errors():
         sphere_critical.classify_points(np.eye(3), np.ones((2, 3)))
     with pytest.raises(ValueError, match="shape"):
         sphere_critical.classify_points(np.eye(3), np.eye(3)[0])
+
+
+def test_recovery_grid_shapes_mask_and_threshold():
+    grid = sphere_critical.recovery_grid([4, 6], [4, 8, 64, 100], threshold=0.9, frames=2, starts=8,
+                                         max_m_factor=2.0, rng=0)
+    assert grid.rate.shape == (4, 2)
+    measured = np.isfinite(grid.rate)
+    # measured exactly where n <= m <= 2 n²
+    np.testing.assert_array_equal(measured, [[True, False], [True, True], [False, True], [False, False]])
+    assert set(grid.correlations) == {(4, 4), (4, 8), (6, 8), (6, 64)}
+    assert all(c.shape == (16,) for c in grid.correlations.values())
+    np.testing.assert_array_equal(grid.rate_at(0.9), grid.rate)
+    assert np.all(grid.rate_at(0.5)[measured] >= grid.rate[measured])  # a lower bar recovers more
+    again = sphere_critical.recovery_grid([4, 6], [4, 8, 64, 100], threshold=0.9, frames=2, starts=8, rng=0)
+    np.testing.assert_array_equal(again.rate, grid.rate)
+
+
+def test_degenerate_points_keep_their_enum_type():
+    """A harmonic frame of 5 vectors on a cone in R³ makes f invariant under rotations about the axis:
+    the critical points off the axis come in circles, with a zero tangent eigenvalue (degenerate)."""
+    A = generators.harmonic_frame(3, 5)
+    crit = sphere_critical.find_critical_points(A, n_starts=60, rng=0)
+    kinds = set(crit.types)
+    assert kinds <= set(sphere_critical.TYPE_ORDER)
+    assert CriticalType.DEGENERATE in kinds
+    deg = crit.points[crit.of_type(CriticalType.DEGENERATE)]
+    np.testing.assert_allclose(np.abs(deg[:, 0]), np.abs(deg[0, 0]), atol=1e-7)  # same latitude

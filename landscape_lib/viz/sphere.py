@@ -1,0 +1,309 @@
+r"""Figures of chapter 2: the ℓ4 landscape on the sphere :math:`\mathbb{S}^2`, its critical points,
+solver trajectories and convergence, and the recovery phase transition.
+
+Sphere figures colour a shared coarse latitude–longitude mesh (:func:`sphere_mesh`) by
+:math:`f(q) = -\tfrac14\|A^\top q\|_4^4`, mark critical points with the book-wide colours and symbols of
+:mod:`landscape_lib.viz.style`, and round coordinates so a figure with all its slider frames stays small.
+Everything here draws; the numbers come from :mod:`landscape_lib.objectives`,
+:mod:`landscape_lib.solvers` and :mod:`landscape_lib.sphere_critical`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from ..critical import CriticalType
+from .style import CRITICAL_COLORS, CRITICAL_SYMBOLS, LINE_COLORS, base_layout
+
+__all__ = ["sphere_mesh", "landscape_figure", "landscape_slider", "trajectory_figure", "convergence_figure",
+           "phase_transition_heatmap", "explore"]
+
+_TYPES = (CriticalType.MINIMIZER, CriticalType.STRICT_SADDLE, CriticalType.MAXIMIZER, CriticalType.DEGENERATE)
+_AXIS = dict(range=[-1.15, 1.15], showticklabels=False, title="")
+_SCENE = dict(aspectmode="cube", xaxis=dict(_AXIS, title="q₁"), yaxis=dict(_AXIS, title="q₂"),
+              zaxis=dict(_AXIS, title="q₃"), camera=dict(eye=dict(x=1.5, y=1.2, z=0.9)))
+
+
+def _round(x, digits: int = 3) -> np.ndarray:
+    return np.round(np.asarray(x, dtype=float), digits)
+
+
+def sphere_mesh(rows: int = 25, cols: int = 49) -> np.ndarray:
+    """Latitude–longitude grid on the unit sphere of :math:`\\mathbb{R}^3`, shape ``(rows, cols, 3)``.
+
+    Coarse on purpose: every frame of a slider stores one colour value per mesh point.
+    """
+    lat = np.linspace(-np.pi / 2, np.pi / 2, rows)[:, None]
+    lon = np.linspace(-np.pi, np.pi, cols)[None, :]
+    return np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat) + 0 * lon], axis=-1)
+
+
+def _values_on(A, mesh) -> np.ndarray:
+    from ..objectives import l4_value
+
+    return l4_value(A, mesh)
+
+
+def _check_3d(A) -> np.ndarray:
+    from ..objectives import as_matrix
+
+    A = as_matrix(A)
+    if A.shape[0] != 3:
+        raise ValueError(f"sphere figures draw S^2: A must have n = 3 rows; got shape {A.shape}")
+    return A
+
+
+def _surface(mesh, values, *, colorbar: bool = True) -> go.Surface:
+    v = _round(values, 4)
+    return go.Surface(x=_round(mesh[..., 0]), y=_round(mesh[..., 1]), z=_round(mesh[..., 2]), surfacecolor=v,
+                      cmin=float(v.min()), cmax=float(v.max()), colorscale="Viridis", opacity=0.95,
+                      showscale=colorbar, colorbar=dict(title="f(q)", len=0.6), name="f",
+                      hovertemplate="f = %{surfacecolor:.4f}<extra></extra>")
+
+
+def _columns_trace(A) -> go.Scatter3d:
+    pts = np.concatenate([A.T, -A.T]) * 1.08
+    return go.Scatter3d(x=_round(pts[:, 0]), y=_round(pts[:, 1]), z=_round(pts[:, 2]), mode="markers",
+                        marker=dict(size=3, color="black", symbol="cross"), name="±aᵢ (columns)",
+                        hoverinfo="name")
+
+
+def _critical_traces(critical) -> list:
+    """One Scatter3d per critical type (always four traces, possibly empty), ±q both drawn."""
+    traces = []
+    for t in _TYPES:
+        if critical is None:
+            pts = np.empty((0, 3))
+        else:
+            mask = critical.of_type(t)
+            pts = np.concatenate([critical.points[mask], -critical.points[mask]]) * 1.03
+        traces.append(go.Scatter3d(
+            x=_round(pts[:, 0]), y=_round(pts[:, 1]), z=_round(pts[:, 2]), mode="markers", name=t.value,
+            marker=dict(size=5, color=CRITICAL_COLORS[t], symbol=CRITICAL_SYMBOLS[t],
+                        line=dict(color="white", width=1)), hoverinfo="name"))
+    return traces
+
+
+def landscape_figure(A, critical=None, *, mesh=None, show_columns: bool = True, title: str | None = None,
+                     height: int = 520) -> go.Figure:
+    r"""The sphere coloured by :math:`f(q) = -\tfrac14\|A^\top q\|_4^4`, with critical points and columns.
+
+    Parameters
+    ----------
+    A : array_like of shape (3, m)
+    critical : CriticalPoints, optional
+        From :func:`landscape_lib.sphere_critical.find_critical_points`; drawn as ``±q`` by type.
+    mesh : ndarray of shape (r, c, 3), optional
+        Default :func:`sphere_mesh`.
+    show_columns : bool, default True
+        Mark :math:`\pm a_i` (slightly outside the sphere).
+    title : str, optional
+    height : int, default 520
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    A = _check_3d(A)
+    mesh = sphere_mesh() if mesh is None else mesh
+    data = [_surface(mesh, _values_on(A, mesh))]
+    if show_columns:
+        data.append(_columns_trace(A))
+    data += _critical_traces(critical)
+    fig = go.Figure(data=data)
+    fig.update_layout(**base_layout(title, height=height), scene=_SCENE,
+                      legend=dict(x=0.0, y=1.0, bgcolor="rgba(255,255,255,0.7)"))
+    return fig
+
+
+def landscape_slider(frames, *, mesh=None, title: str | None = None, height: int = 560) -> go.Figure:
+    """Several landscapes on one sphere with a slider (precomputed frames: works in the static HTML).
+
+    Parameters
+    ----------
+    frames : sequence of (label, A, critical)
+        ``label`` names the slider step; ``A`` has shape (3, m_k); ``critical`` is a
+        :class:`~landscape_lib.sphere_critical.CriticalPoints` (or ``None``).
+    mesh : ndarray of shape (r, c, 3), optional
+    title : str, optional
+    height : int, default 560
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The first frame is drawn; the slider swaps the surface colours, the columns and the critical
+        points (each frame has its own colour range, shown on the colour bar).
+    """
+    mesh = sphere_mesh() if mesh is None else mesh
+    if len(frames) == 0:
+        raise ValueError("frames must contain at least one (label, A, critical) entry")
+    plotly_frames = []
+    for label, A, critical in frames:
+        A = _check_3d(A)
+        v = _round(_values_on(A, mesh), 4)
+        surf = go.Surface(surfacecolor=v, cmin=float(v.min()), cmax=float(v.max()))
+        plotly_frames.append(go.Frame(name=str(label), data=[surf, _columns_trace(A)] + _critical_traces(critical),
+                                      traces=list(range(6))))
+    label0, A0, crit0 = frames[0]
+    fig = landscape_figure(A0, crit0, mesh=mesh, title=title, height=height)
+    fig.frames = plotly_frames
+    steps = [dict(method="animate", label=str(label),
+                  args=[[str(label)], dict(mode="immediate", frame=dict(duration=0, redraw=True),
+                                           transition=dict(duration=0))])
+             for label, _, _ in frames]
+    fig.update_layout(sliders=[dict(active=0, steps=steps, x=0.05, len=0.9, y=0.02,
+                                    currentvalue=dict(prefix="", visible=True))])
+    return fig
+
+
+def trajectory_figure(A, paths: dict, *, mesh=None, title: str | None = None, height: int = 520) -> go.Figure:
+    r"""Solver trajectories drawn on the landscape sphere.
+
+    Parameters
+    ----------
+    A : array_like of shape (3, m)
+    paths : dict of str to ndarray of shape (T + 1, N, 3)
+        Label → iterates (``SolverResult.path``); one colour per label, one line per start.
+    mesh : ndarray of shape (r, c, 3), optional
+    title : str, optional
+    height : int, default 520
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    fig = landscape_figure(A, None, mesh=mesh, title=title, height=height)
+    fig.data = [tr for tr in fig.data if not (isinstance(tr, go.Scatter3d) and tr.x is not None
+                                              and len(tr.x) == 0)]
+    for k, (label, path) in enumerate(paths.items()):
+        path = np.asarray(path, dtype=float) * 1.02
+        color = LINE_COLORS[(k + 1) % len(LINE_COLORS)]
+        for j in range(path.shape[1]):
+            p = path[:, j]
+            keep = np.concatenate([[True], np.any(np.abs(np.diff(p, axis=0)) > 1e-4, axis=1)])
+            p = p[keep]
+            fig.add_trace(go.Scatter3d(x=_round(p[:, 0]), y=_round(p[:, 1]), z=_round(p[:, 2]),
+                                       mode="lines+markers", line=dict(color=color, width=4),
+                                       marker=dict(size=2, color=color), name=label, legendgroup=label,
+                                       showlegend=j == 0, hoverinfo="name"))
+    return fig
+
+
+def convergence_figure(curves: dict, *, title: str | None = None, height: int = 400) -> go.Figure:
+    r"""Riemannian gradient norm against iteration, log scale, one colour per solver.
+
+    Parameters
+    ----------
+    curves : dict of str to ndarray of shape (T + 1, N)
+        Label → ``SolverResult.grad_norm_path`` (NaN after a start stopped); one line per start.
+    title : str, optional
+    height : int, default 400
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    fig = go.Figure()
+    for k, (label, g) in enumerate(curves.items()):
+        g = np.asarray(g, dtype=float)
+        color = LINE_COLORS[k % len(LINE_COLORS)]
+        for j in range(g.shape[1]):
+            y = g[:, j]
+            y = y[np.isfinite(y)]
+            fig.add_trace(go.Scatter(x=np.arange(y.size), y=[float(f"{v:.3g}") for v in y], mode="lines",
+                                     line=dict(color=color, width=1), opacity=0.6, name=label,
+                                     legendgroup=label, showlegend=j == 0))
+    fig.update_layout(**base_layout(title, height=height), xaxis=dict(title="iteration"),
+                      yaxis=dict(title="‖grad f(q)‖", type="log", exponentformat="power"))
+    return fig
+
+
+def phase_transition_heatmap(n_values, m_values, rate, *, title: str | None = None,
+                             height: int = 460) -> go.Figure:
+    r"""Recovery rate over ``(n, m)`` as a heatmap (``m`` on a log₂ axis) with the lines ``m = n`` and
+    ``m = n²``.
+
+    Parameters
+    ----------
+    n_values : array_like of shape (N,)
+        Dimensions (columns of the heatmap).
+    m_values : array_like of shape (M,)
+        Numbers of components, a common grid (rows of the heatmap).
+    rate : array_like of shape (M, N)
+        Fraction of random starts that recover a column; NaN where not measured.
+    title : str, optional
+    height : int, default 460
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    n = np.asarray(n_values, dtype=float)
+    m = np.asarray(m_values, dtype=float)
+    r = np.asarray(rate, dtype=float)
+    if r.shape != (m.size, n.size):
+        raise ValueError(f"rate must have shape (len(m_values), len(n_values)) = {(m.size, n.size)}; "
+                         f"got {r.shape}")
+    y = np.log2(m)
+    fig = go.Figure(go.Heatmap(
+        x=n, y=_round(y, 4), z=_round(r, 3), zmin=0, zmax=1, colorscale="Blues",
+        colorbar=dict(title="recovery<br>rate"), customdata=np.broadcast_to(m[:, None], r.shape),
+        hovertemplate="n = %{x}, m = %{customdata}: %{z}<extra></extra>"))
+    nn = np.linspace(n.min() - 0.5 * (n[1] - n[0] if n.size > 1 else 1), n.max() * 1.05, 80)
+    for expo, name, dash in ((1, "m = n", "dot"), (2, "m = n²", "dash")):
+        fig.add_trace(go.Scatter(x=_round(nn), y=_round(expo * np.log2(nn)), mode="lines", name=name,
+                                 line=dict(color="#D55E00", dash=dash, width=2)))
+    ticks = m[:: max(1, m.size // 10)]
+    fig.update_layout(**base_layout(title, height=height),
+                      xaxis=dict(title="n", tickvals=n, range=[float(nn.min()), float(nn.max())]),
+                      yaxis=dict(title="m", tickvals=_round(np.log2(ticks), 4),
+                                 ticktext=[str(int(v)) for v in ticks], range=[y.min() - 0.3, y.max() + 0.3]),
+                      legend=dict(x=0.01, y=0.99, bgcolor="rgba(255,255,255,0.7)"))
+    return fig
+
+
+def explore(n: int = 3, m: int = 6, frame: str = "tight (low μ)", seed: int = 0) -> go.Figure:
+    """Live-kernel view of chapter 2's widget: one landscape computed on the spot.
+
+    For ``n = 3`` the landscape sphere with every critical point found and classified; for ``n > 3`` the
+    histogram of :math:`\\max_i |\\langle a_i, q\\rangle|` at the limits of 200 power-iteration starts.
+
+    Parameters
+    ----------
+    n, m : int
+        Dimension and number of columns.
+    frame : {"tight (low μ)", "tight", "harmonic", "random"}
+        Which generator of :mod:`landscape_lib.generators` makes ``A``.
+    seed : int
+        Seed of the frame and of the starts.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    from .. import generators, solvers, sphere, sphere_critical
+
+    makers = {
+        "tight (low μ)": lambda: generators.tight_frame(n, m, low_coherence=True, rng=seed),
+        "tight": lambda: generators.tight_frame(n, m, rng=seed),
+        "harmonic": lambda: generators.harmonic_frame(n, m),
+        "random": lambda: generators.random_frame(n, m, rng=seed),
+    }
+    if frame not in makers:
+        raise ValueError(f"frame must be one of {sorted(makers)}; got {frame!r}")
+    A = makers[frame]()
+    mu = generators.coherence(A)
+    label = f"n = {n}, m = {m} (κ = {m / n:.2f}), {frame} frame, μ = {mu:.3f}"
+    if n == 3:
+        crit = sphere_critical.find_critical_points(A, n_starts=200, rng=seed)
+        counts = crit.counts()
+        text = ", ".join(f"{counts[t]} {t.value}" for t in _TYPES if counts[t])
+        return landscape_figure(A, crit, title=f"{label}<br>{text}")
+    res = solvers.power_iteration(A, sphere.random_points(n, 200, rng=seed), tol=1e-6, max_iter=2000)
+    _, corr = sphere_critical.nearest_column(A, res.points)
+    fig = go.Figure(go.Histogram(x=_round(corr, 4), xbins=dict(start=0, end=1.0001, size=0.01),
+                                 marker=dict(color=LINE_COLORS[0])))
+    fig.update_layout(**base_layout(label, height=380), xaxis=dict(title="max over i of |⟨aᵢ, q⟩| at the limit",
+                                                                  range=[0, 1.01]), yaxis=dict(title="starts"))
+    return fig
