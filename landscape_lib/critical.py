@@ -56,7 +56,9 @@ def classify_eigenvalues(eigenvalues, *, tol: float = 1e-8) -> np.ndarray:
     check_positive(tol, "tol", allow_zero=True)
     lo = lam.min(axis=-1)
     hi = lam.max(axis=-1)
-    out = np.full(lo.shape, CriticalType.DEGENERATE, dtype=object)
+    # Not np.full: numpy would turn the str-valued Enum into a (truncated) plain string.
+    out = np.empty(lo.shape, dtype=object)
+    out[...] = CriticalType.DEGENERATE
     out[lo < -tol] = CriticalType.STRICT_SADDLE
     out[hi < -tol] = CriticalType.MAXIMIZER
     out[lo > tol] = CriticalType.MINIMIZER
