@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validation import check_positive
-from .objectives import _rgrad, as_matrix
+from .objectives import as_matrix
 from .sphere import as_points
 
 __all__ = ["SolverResult", "gradient_descent", "power_iteration", "newton"]
@@ -242,10 +242,18 @@ def _run(A, q0, update, *, tol, max_iter, polish, polish_below, polish_after=0, 
     active = np.arange(N)
     paths, gpaths = [], []
     newton_only = update is None
-    cg_iter = n - 1 if cg_iter is None else cg_iter
+    cg_iter = min(n - 1, 20) if cg_iter is None else cg_iter
 
+    At = np.ascontiguousarray(A.T)
     for it in range(max_iter + 1):
-        g_r, s, z = _rgrad(A, q)  # Riemannian gradient, ||z||_4^4, z = A^T q
+        # Two matrix products per iteration; the elementwise work stays O(N m) with few temporaries.
+        z = q @ A
+        z3 = z * z
+        z3 *= z
+        g = z3 @ At  # A z^3 = -(Euclidean gradient)
+        s = np.einsum("ij,ij->i", q, g)  # <q, A z^3> = ||z||_4^4, O(n) instead of O(m)
+        g_r = q * s[:, None]
+        g_r -= g  # Riemannian gradient
         gnorm = np.sqrt(np.einsum("ij,ij->i", g_r, g_r))
         if record:
             pq = paths[-1].copy() if paths else np.empty((N, n))
@@ -253,18 +261,17 @@ def _run(A, q0, update, *, tol, max_iter, polish, polish_below, polish_after=0, 
             pq[active], pg[active] = q, gnorm
             paths.append(pq)
             gpaths.append(pg)
-        done = gnorm < tol
         last = it == max_iter
+        done = gnorm < tol
         stop = np.ones_like(done) if last else done
-        if np.any(stop):
+        if stop.any():
             idx = active[stop]
-            out_q[idx], out_g[idx] = q[stop], gnorm[stop]
-            conv[idx] = done[stop]
+            out_q[idx], out_g[idx], iters[idx], conv[idx] = q[stop], gnorm[stop], it, done[stop]
+            if last or stop.all():
+                break
             keep = ~stop
-            active, q, s, z, g_r, gnorm = active[keep], q[keep], s[keep], z[keep], g_r[keep], gnorm[keep]
-        if last or active.size == 0:
-            break
-        g = s[:, None] * q - g_r  # A z^3
+            active, q, s, z, g, g_r, gnorm = (active[keep], q[keep], s[keep], z[keep], g[keep], g_r[keep],
+                                              gnorm[keep])
         if newton_only:
             d, ok = _newton_direction(A, q, g, s, z)
             d = np.where(ok[:, None], d, -g_r)
@@ -281,8 +288,7 @@ def _run(A, q0, update, *, tol, max_iter, polish, polish_below, polish_after=0, 
                     rows = near[ok]
                     new[rows] = q[rows] + d[ok]
                     nsteps[active[rows]] += 1
-        q = new / np.linalg.norm(new, axis=1, keepdims=True)
-        iters[active] += 1
+        q = new / np.sqrt(np.einsum("ij,ij->i", new, new))[:, None]
 
     z = out_q @ A
     z *= z

@@ -31,7 +31,7 @@ from .solvers import gradient_descent, newton, power_iteration
 from .sphere import _tangent_hessian, as_points, random_points
 
 __all__ = ["CriticalPoints", "find_critical_points", "classify_points", "nearest_column",
-           "recovered_columns", "RecoveryGrid", "recovery_grid"]
+           "recovered_columns", "coverage", "RecoveryGrid", "recovery_grid"]
 
 #: Order in which the types are listed (and points sorted).
 TYPE_ORDER = (CriticalType.MINIMIZER, CriticalType.STRICT_SADDLE, CriticalType.MAXIMIZER,
@@ -195,6 +195,34 @@ def recovered_columns(A, q, *, threshold: float) -> np.ndarray:
     return np.unique(index[corr >= threshold])
 
 
+def coverage(A, q, *, threshold: float) -> np.ndarray:
+    """Number of distinct columns recovered by the first ``t`` points, for every ``t`` (chapter 2, §6).
+
+    Parameters
+    ----------
+    A : array_like of shape (n, m)
+    q : array_like of shape (N, n)
+        Limits of independent starts, in the order they were made.
+    threshold : float
+        A point recovers its nearest column when the correlation is at least ``threshold``.
+
+    Returns
+    -------
+    ndarray of shape (N,), dtype int
+        Entry ``t - 1`` counts the columns recovered by points ``0 .. t-1``; all ``m`` columns have been
+        recovered once it reaches ``m``.
+    """
+    threshold = check_open_interval(threshold, "threshold", 0.0, 1.0)
+    index, corr = nearest_column(A, q)
+    if index.ndim != 1:
+        raise ValueError(f"q must have shape (N, n); got {np.shape(q)}")
+    new = np.zeros(index.size, dtype=np.intp)
+    hit = np.flatnonzero(corr >= threshold)
+    _, first = np.unique(index[hit], return_index=True)  # first start that recovers each column
+    new[hit[first]] = 1
+    return np.cumsum(new)
+
+
 @dataclass(frozen=True)
 class RecoveryGrid:
     r"""Outcome of :func:`recovery_grid`: recovery from random starts over a grid of ``(n, m)``.
@@ -210,6 +238,9 @@ class RecoveryGrid:
         Fraction of starts that met the solver's stopping rule within ``max_iter``.
     correlations : dict of (int, int) to ndarray of shape (frames * starts,)
         :math:`\max_i|\langle a_i, q\rangle|` at every limit, per measured ``(n, m)``.
+    baseline : dict of (int, int) to ndarray of shape (frames * starts,)
+        The same statistic at uniformly random points (no solver), on the same matrices: how often the
+        criterion would call a point that no solver attracted a success.
     threshold : float
     """
 
@@ -218,13 +249,15 @@ class RecoveryGrid:
     rate: np.ndarray
     converged: np.ndarray
     correlations: dict
+    baseline: dict
     threshold: float
 
-    def rate_at(self, threshold: float) -> np.ndarray:
-        """The rate grid recomputed for another ``threshold`` from the stored correlations."""
+    def rate_at(self, threshold: float, *, baseline: bool = False) -> np.ndarray:
+        """The rate grid recomputed for another ``threshold`` from the stored correlations (of the random
+        points instead with ``baseline=True``: the false-positive rate of the criterion)."""
         threshold = check_open_interval(threshold, "threshold", 0.0, 1.0)
         out = np.full_like(self.rate, np.nan)
-        for (n, m), c in self.correlations.items():
+        for (n, m), c in (self.baseline if baseline else self.correlations).items():
             out[list(self.m_values).index(m), list(self.n_values).index(n)] = np.mean(c >= threshold)
         return out
 
@@ -265,18 +298,21 @@ def recovery_grid(n_values, m_values, *, threshold: float, frames: int = 3, star
     ms = np.asarray(m_values, dtype=int)
     rate = np.full((ms.size, ns.size), np.nan)
     conv = np.full((ms.size, ns.size), np.nan)
-    corr = {}
+    corr, base = {}, {}
     for j, n in enumerate(ns):
         for i, m in enumerate(ms):
             if not n <= m <= max_m_factor * n * n:
                 continue
-            c, ok = [], []
+            c, b, ok = [], [], []
             for _ in range(frames):
                 A = random_frame(int(n), int(m), rng=gen)
-                res = power_iteration(A, random_points(int(n), starts, rng=gen), tol=tol, max_iter=max_iter)
+                q0 = random_points(int(n), (2, starts), rng=gen)
+                res = power_iteration(A, q0[0], tol=tol, max_iter=max_iter)
                 c.append(nearest_column(A, res.points)[1])
+                b.append(nearest_column(A, q0[1])[1])
                 ok.append(res.converged)
             corr[(int(n), int(m))] = np.concatenate(c)
+            base[(int(n), int(m))] = np.concatenate(b)
             rate[i, j] = np.mean(corr[(int(n), int(m))] >= threshold)
             conv[i, j] = np.mean(np.concatenate(ok))
-    return RecoveryGrid(ns, ms, rate, conv, corr, threshold)
+    return RecoveryGrid(ns, ms, rate, conv, corr, base, threshold)

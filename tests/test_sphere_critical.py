@@ -97,6 +97,9 @@ def test_recovery_grid_shapes_mask_and_threshold():
     assert all(c.shape == (16,) for c in grid.correlations.values())
     np.testing.assert_array_equal(grid.rate_at(0.9), grid.rate)
     assert np.all(grid.rate_at(0.5)[measured] >= grid.rate[measured])  # a lower bar recovers more
+    assert set(grid.baseline) == set(grid.correlations)
+    # the solver's limits correlate with columns at least as well as random points, on average
+    assert np.nanmean(grid.rate) >= np.nanmean(grid.rate_at(0.9, baseline=True))
     again = sphere_critical.recovery_grid([4, 6], [4, 8, 64, 100], threshold=0.9, frames=2, starts=8, rng=0)
     np.testing.assert_array_equal(again.rate, grid.rate)
 
@@ -111,3 +114,9 @@ def test_degenerate_points_keep_their_enum_type():
     assert CriticalType.DEGENERATE in kinds
     deg = crit.points[crit.of_type(CriticalType.DEGENERATE)]
     np.testing.assert_allclose(np.abs(deg[:, 0]), np.abs(deg[0, 0]), atol=1e-7)  # same latitude
+
+
+def test_coverage_counts_distinct_columns_in_order():
+    A = generators.random_frame(5, 4, rng=3)
+    q = np.stack([A[:, 2], -A[:, 2], A[:, 0], A[:, 3]])
+    np.testing.assert_array_equal(sphere_critical.coverage(A, q, threshold=0.99), [1, 1, 2, 3])

@@ -17,7 +17,7 @@ from ..critical import CriticalType
 from .style import CRITICAL_COLORS, CRITICAL_SYMBOLS, LINE_COLORS, base_layout
 
 __all__ = ["sphere_mesh", "landscape_figure", "landscape_slider", "trajectory_figure", "convergence_figure",
-           "phase_transition_heatmap", "explore"]
+           "phase_transition_heatmap", "recovery_histogram", "coverage_figure", "explore"]
 
 _TYPES = (CriticalType.MINIMIZER, CriticalType.STRICT_SADDLE, CriticalType.MAXIMIZER, CriticalType.DEGENERATE)
 _AXIS = dict(range=[-1.15, 1.15], showticklabels=False, title="")
@@ -260,6 +260,80 @@ def phase_transition_heatmap(n_values, m_values, rate, *, title: str | None = No
                       yaxis=dict(title="m", tickvals=_round(np.log2(ticks), 4),
                                  ticktext=[str(int(v)) for v in ticks], range=[y.min() - 0.3, y.max() + 0.3]),
                       legend=dict(x=0.01, y=0.99, bgcolor="rgba(255,255,255,0.7)"))
+    return fig
+
+
+def recovery_histogram(samples: dict, *, threshold: float, baseline=None, title: str | None = None,
+                       height: int = 400) -> go.Figure:
+    r"""Distributions of :math:`\max_i |\langle a_i, q\rangle|`, one histogram per label, with the
+    recovery threshold and optionally the same statistic for uniformly random points (a baseline).
+
+    Parameters
+    ----------
+    samples : dict of str to array_like
+        Label → correlations at the limits of the starts.
+    threshold : float
+        Drawn as a vertical line.
+    baseline : array_like, optional
+        Correlations of random points of the sphere (drawn in grey).
+    title : str, optional
+    height : int, default 400
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    fig = go.Figure()
+    bins = dict(start=0.0, end=1.0001, size=0.01)
+    if baseline is not None:
+        fig.add_trace(go.Histogram(x=_round(baseline, 3), xbins=bins, histnorm="probability", opacity=0.5,
+                                   marker=dict(color="gray"), name="random points (no solver)"))
+    for k, (label, vals) in enumerate(samples.items()):
+        fig.add_trace(go.Histogram(x=_round(vals, 3), xbins=bins, histnorm="probability", opacity=0.6,
+                                   marker=dict(color=LINE_COLORS[k % len(LINE_COLORS)]), name=label))
+    fig.add_vline(x=threshold, line=dict(color="black", dash="dash"), annotation_text=f"threshold {threshold:g}",
+                  annotation_position="top left")
+    fig.update_layout(**base_layout(title, height=height), barmode="overlay",
+                      xaxis=dict(title="max over i of |⟨aᵢ, q⟩| at the limit", range=[0.3, 1.005]),
+                      yaxis=dict(title="fraction of starts"))
+    return fig
+
+
+def coverage_figure(curves: dict, m: int, success: dict, *, title: str | None = None,
+                    height: int = 400) -> go.Figure:
+    r"""Distinct columns recovered against the number of independent starts, with the coupon-collector
+    expectation :math:`m\,(1 - (1 - p/m)^t)` for starts that succeed with probability ``p`` and land on a
+    uniformly random column.
+
+    Parameters
+    ----------
+    curves : dict of str to array_like of shape (N,)
+        Label → :func:`landscape_lib.sphere_critical.coverage`.
+    m : int
+        Number of columns.
+    success : dict of str to float
+        Label → measured probability ``p`` that a start recovers some column.
+    title : str, optional
+    height : int, default 400
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    fig = go.Figure()
+    for k, (label, found) in enumerate(curves.items()):
+        found = np.asarray(found)
+        t = np.arange(1, found.size + 1)
+        color = LINE_COLORS[k % len(LINE_COLORS)]
+        step = max(1, found.size // 400)  # thin the curve: a few hundred points are plenty
+        fig.add_trace(go.Scatter(x=t[::step], y=found[::step], mode="lines", line=dict(color=color),
+                                 name=f"{label}: measured"))
+        p = float(success[label])
+        fig.add_trace(go.Scatter(x=t[::step], y=_round(m * (1 - (1 - p / m) ** t[::step]), 2), mode="lines",
+                                 line=dict(color=color, dash="dash"), name=f"{label}: coupon collector"))
+    fig.add_hline(y=m, line=dict(color="gray", dash="dot"))
+    fig.update_layout(**base_layout(title, height=height), xaxis=dict(title="independent starts"),
+                      yaxis=dict(title="distinct columns recovered", range=[0, 1.05 * m]))
     return fig
 
 
