@@ -18,12 +18,12 @@ simplex ETF of squared norm
 
 and :math:`b^* = 0` (for :math:`\lambda_b > 0`); if :math:`K\beta \ge 1` the global minimizer is
 :math:`W = 0, H = 0, b = 0` with loss :math:`\log K`. Every other critical point has a direction of
-negative curvature; at the origin the smallest Hessian eigenvalue is
+negative curvature; at the origin the smallest Hessian eigenvalue of the :math:`(W, H)` block is
 
 .. math:: \lambda_{\min} = \frac{\lambda_W + \lambda_H}{2} - \sqrt{\Big(\frac{\lambda_W - \lambda_H}{2}\Big)^2
     + \frac{1}{K^2 n}},
 
-negative exactly when :math:`K\beta < 1`.
+negative exactly when :math:`K\beta < 1` (the ``b`` block adds eigenvalues :math:`\ge \lambda_b`).
 
 Everything is float64 numpy. The loss, gradient and Hessian-vector product are batched over leading axes
 (``W`` of shape ``(..., K, d)`` etc.), so a 2-D slice of the landscape is one call.
@@ -379,18 +379,40 @@ def global_minimizer(K: int, n: int, d: int, *, lambda_W: float, lambda_H: float
                        threshold=t, collapsed=t < 1)
 
 
-def origin_min_eigenvalue(K: int, n: int, lambda_W: float, lambda_H: float) -> float:
+def origin_min_eigenvalue(K: int, n: int, lambda_W: float, lambda_H: float,
+                          lambda_b: float = math.inf) -> float:
     r"""Smallest Hessian eigenvalue of the UFM objective at :math:`W = 0, H = 0, b = 0`.
 
-    .. math:: \lambda_{\min} = \frac{\lambda_W + \lambda_H}{2}
-        - \sqrt{\Big(\frac{\lambda_W - \lambda_H}{2}\Big)^2 + \frac{1}{K^2 n}}
+    At the origin the Hessian splits into a :math:`(W, H)` block and a :math:`b` block. The
+    :math:`(W, H)` block is :math:`\lambda_W I`, :math:`\lambda_H I` coupled by the cross-entropy term
+    :math:`\frac2N\sum_{k,i}(\tfrac1K\mathbf 1 - e_k)^\top dW\,dh_{k,i}`, whose largest value over unit
+    directions is :math:`2/(K\sqrt n)`; its smallest eigenvalue is
 
-    (for :math:`d \ge 1`; the ``b`` block contributes eigenvalues :math:`\ge \lambda_b \ge 0`). Negative
-    exactly when :math:`K\sqrt{n\lambda_W\lambda_H} < 1`.
+    .. math:: \lambda_{WH} = \frac{\lambda_W + \lambda_H}{2}
+        - \sqrt{\Big(\frac{\lambda_W - \lambda_H}{2}\Big)^2 + \frac{1}{K^2 n}},
+
+    negative exactly when :math:`K\sqrt{n\lambda_W\lambda_H} < 1`. The :math:`b` block is
+    :math:`\frac1K(I - \frac1K\mathbf 1\mathbf 1^\top) + \lambda_b I`, smallest eigenvalue :math:`\lambda_b`
+    (along :math:`\mathbf 1`: shifting every logit leaves CE unchanged).
+
+    Parameters
+    ----------
+    K, n : int
+    lambda_W, lambda_H : float
+    lambda_b : float, default inf
+        With the default only :math:`\lambda_{WH}` is returned; otherwise
+        :math:`\min(\lambda_{WH}, \lambda_b)`, the smallest eigenvalue of the whole Hessian.
+
+    Returns
+    -------
+    float
     """
     _check_sizes(K, n)
     lw, lh, _ = _check_lambdas(lambda_W, lambda_H, 0.0)
-    return (lw + lh) / 2 - math.sqrt(((lw - lh) / 2) ** 2 + 1 / (K**2 * n))
+    lam_wh = (lw + lh) / 2 - math.sqrt(((lw - lh) / 2) ** 2 + 1 / (K**2 * n))
+    if lambda_b != math.inf:
+        check_positive(lambda_b, "lambda_b", allow_zero=True)
+    return min(lam_wh, float(lambda_b))
 
 
 def rotation_orbit_dimension(K: int, d: int) -> int:
@@ -441,7 +463,7 @@ def hessian_matrix(W, H, b, *, lambda_W: float, lambda_H: float, lambda_b: float
 
 
 def smallest_hessian_eigenpairs(W, H, b, *, lambda_W: float, lambda_H: float, lambda_b: float, k: int = 1,
-                                tol: float = 1e-10, rng=0):
+                                tol: float = 1e-10, rng=0, largest: bool = False):
     r"""The ``k`` smallest Hessian eigenvalues (and eigenvectors) by Lanczos on Hessian-vector products.
 
     Uses :func:`scipy.sparse.linalg.eigsh` (``which="SA"``) on a ``LinearOperator`` whose matvec is
@@ -456,6 +478,9 @@ def smallest_hessian_eigenpairs(W, H, b, *, lambda_W: float, lambda_H: float, la
         Relative accuracy asked of ARPACK.
     rng : None, int or Generator, default 0
         Seeds the Lanczos start vector (so results are reproducible).
+    largest : bool, default False
+        Return the ``k`` *largest* eigenpairs instead (``which="LA"``), e.g. to classify a critical point
+        with :func:`landscape_lib.critical.classify_eigenvalues`.
 
     Returns
     -------
@@ -476,7 +501,7 @@ def smallest_hessian_eigenpairs(W, H, b, *, lambda_W: float, lambda_H: float, la
         raise ValueError(f"k must be below the number of parameters D={D}; got {k}")
     op = LinearOperator((D, D), matvec=_flat_hvp(W, H, b, lambdas), dtype=np.float64)
     v0 = as_rng(rng).standard_normal(D)
-    vals, vecs = eigsh(op, k=k, which="SA", tol=tol, v0=v0, ncv=min(D, max(2 * k + 1, 40)))
+    vals, vecs = eigsh(op, k=k, which="LA" if largest else "SA", tol=tol, v0=v0, ncv=min(D, max(2 * k + 1, 40)))
     order = np.argsort(vals)
     return vals[order], vecs[:, order]
 

@@ -199,8 +199,9 @@ def test_origin_min_eigenvalue_closed_form(factor, lw_over_lh):
     lw = lw_over_lh * lh
     assert ufm.threshold(K, n, lw, lh) == pytest.approx(factor)
     lam = lams(lw, lh, 0.5)
-    expected = ufm.origin_min_eigenvalue(K, n, lw, lh)
+    expected = ufm.origin_min_eigenvalue(K, n, lw, lh, 0.5)
     assert (expected < 0) == (factor < 1)
+    assert expected == min(ufm.origin_min_eigenvalue(K, n, lw, lh), 0.5)
     vals, vecs = ufm.smallest_hessian_eigenpairs(*zero_point(K, n, d), **lam, k=1)
     assert vals[0] == pytest.approx(expected, rel=1e-9, abs=1e-12)
     dense = np.linalg.eigvalsh(ufm.hessian_matrix(*zero_point(K, n, d), **lam))
@@ -211,6 +212,18 @@ def test_origin_min_eigenvalue_closed_form(factor, lw_over_lh):
         drop = f(t * vecs[:, 0]) - f(np.zeros(vecs.shape[0]))
         assert drop < 0
         assert drop == pytest.approx(0.5 * t**2 * expected, rel=1e-2)
+
+
+def test_origin_bias_block_and_largest_eigenvalue():
+    K, n, d = 3, 4, 4
+    lw = lh = 2.0 / (K * math.sqrt(n))                        # above the threshold
+    lam = lams(lw, lh, 1e-3)                                  # the b block (lambda_b along 1) is smallest
+    vals, _ = ufm.smallest_hessian_eigenpairs(*zero_point(K, n, d), **lam, k=1)
+    assert vals[0] == pytest.approx(1e-3, rel=1e-9)
+    assert ufm.origin_min_eigenvalue(K, n, lw, lh, 1e-3) == 1e-3
+    dense = np.linalg.eigvalsh(ufm.hessian_matrix(*zero_point(K, n, d), **lam))
+    top, _ = ufm.smallest_hessian_eigenpairs(*zero_point(K, n, d), **lam, k=2, largest=True)
+    np.testing.assert_allclose(top, dense[-2:], rtol=1e-9)
 
 
 @pytest.mark.parametrize("K,d", [(3, 5), (4, 6)])

@@ -1,0 +1,296 @@
+"""Figures of chapter 4: neural-collapse metrics, the UFM's ETF geometry, its threshold and loss slices.
+
+Every function returns a :class:`plotly.graph_objects.Figure` (never shown, no renderer set). Animations
+are plotly frames precomputed here, so they play in the static HTML book. Coordinates are rounded to a few
+significant digits to keep figures small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .._validation import as_float_array
+from .style import LINE_COLORS, base_layout
+
+__all__ = ["METRIC_TITLES", "metrics_sweep_figure", "nc_curves_figure", "etf_animation_figure",
+           "threshold_figure", "loss_slice_figure", "spectrum_figure"]
+
+#: Short titles of the CollapseMetrics fields.
+METRIC_TITLES = {
+    "nc1": "NC1: tr(Σ_W Σ_B†)/K",
+    "nc2_classifier": "NC2 of W",
+    "nc2_means": "NC2 of the class means",
+    "nc3_ufm": "NC3 (UFM form)",
+    "nc3_papyan": "NC3 (Papyan et al. form)",
+    "nc4": "NC4: prediction ≠ nearest mean",
+    "equinorm_classifier": "equinorm of W",
+    "equinorm_means": "equinorm of the means",
+    "equiangularity_classifier": "equiangularity of W",
+    "equiangularity_means": "equiangularity of the means",
+    "loss_gap": "loss − closed-form minimum",
+}
+_LINEAR = {"nc4"}          # metrics that reach 0 exactly: linear axis
+
+
+def _round(x, digits: int = 4):
+    """Round to ``digits`` significant digits (keeps tiny values that log axes need)."""
+    x = np.asarray(x, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mag = np.where((x == 0) | ~np.isfinite(x), 0, np.floor(np.log10(np.abs(np.where(x == 0, 1, x)))))
+    scale = 10.0 ** (digits - 1 - mag)
+    return np.where(np.isfinite(x), np.round(x * scale) / scale, np.nan)
+
+
+def _log_values(values) -> list:
+    """Values for a log axis: zeros, negatives and NaN become gaps."""
+    v = _round(values)
+    return [float(a) if np.isfinite(a) and a > 0 else None for a in v]
+
+
+def _grid(n_panels: int, cols: int):
+    rows = -(-n_panels // cols)
+    return rows, min(cols, n_panels)
+
+
+def metrics_sweep_figure(t, metrics: Sequence, names: Sequence[str] = ("nc1", "nc2_means", "nc3_ufm",
+                                                                        "nc3_papyan", "nc4"),
+                         *, xaxis_title: str = "t (0 = random, 1 = collapsed)",
+                         title: str | None = None) -> go.Figure:
+    """Several metrics against one parameter, on a log y axis (NC4 linear), one line per metric.
+
+    Parameters
+    ----------
+    t : array_like of shape (T,)
+    metrics : sequence of CollapseMetrics, length T
+    names : sequence of str
+        Fields of :class:`~landscape_lib.collapse.CollapseMetrics` to draw.
+    """
+    t = as_float_array(t, "t", ndim=1)
+    if len(metrics) != t.size:
+        raise ValueError(f"metrics must have one entry per value of t ({t.size}); got {len(metrics)}")
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.7, 0.3],
+                        subplot_titles=("NC1–NC3 (log scale)", "NC4 (fraction)"))
+    for j, name in enumerate(names):
+        vals = [getattr(m, name) for m in metrics]
+        color = LINE_COLORS[j % len(LINE_COLORS)]
+        if name in _LINEAR:
+            fig.add_trace(go.Scatter(x=_round(t), y=_round(vals), name=METRIC_TITLES.get(name, name),
+                                     mode="lines+markers", line=dict(color=color)), row=1, col=2)
+        else:
+            fig.add_trace(go.Scatter(x=_round(t), y=_log_values(vals), name=METRIC_TITLES.get(name, name),
+                                     mode="lines+markers", line=dict(color=color)), row=1, col=1)
+    fig.update_yaxes(type="log", exponentformat="power", row=1, col=1)
+    fig.update_xaxes(title_text=xaxis_title)
+    fig.update_layout(**base_layout(title, height=420))
+    return fig
+
+
+def nc_curves_figure(runs: Mapping, names: Sequence[str] = ("loss_gap", "nc1", "nc2_classifier", "nc2_means",
+                                                            "nc3_ufm", "nc4"),
+                     *, optimal_loss: float | None = None, cols: int = 3, title: str | None = None,
+                     height: int | None = None) -> go.Figure:
+    """NC metrics against iterations on log–log axes, one panel per metric and one line per run.
+
+    Parameters
+    ----------
+    runs : mapping of str to UFMRun
+        Label (e.g. the optimizer) → :class:`~landscape_lib.ufm.UFMRun`.
+    names : sequence of str
+        CollapseMetrics fields, plus ``"loss_gap"`` (the loss minus ``optimal_loss``) and ``"loss"``.
+    optimal_loss : float, optional
+        Needed for ``"loss_gap"``.
+    cols : int, default 3
+    """
+    names = [n for n in names if n != "loss_gap" or optimal_loss is not None]
+    rows, cols = _grid(len(names), cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[METRIC_TITLES.get(n, n) for n in names],
+                        horizontal_spacing=0.08, vertical_spacing=0.14)
+    for r, (label, run) in enumerate(runs.items()):
+        color = LINE_COLORS[r % len(LINE_COLORS)]
+        x = _round(np.asarray(run.iterations) + 1)          # iteration + 1, so the start fits a log axis
+        for p, name in enumerate(names):
+            if name == "loss_gap":
+                y = np.asarray(run.loss) - optimal_loss
+            elif name == "loss":
+                y = np.asarray(run.loss)
+            else:
+                y = run.history(name)
+            yy = _round(y) if name in _LINEAR else _log_values(y)
+            fig.add_trace(go.Scatter(x=x, y=yy, mode="lines", name=label, legendgroup=label,
+                                     showlegend=p == 0, line=dict(color=color, width=2)),
+                          row=p // cols + 1, col=p % cols + 1)
+    for p, name in enumerate(names):
+        kw = dict(row=p // cols + 1, col=p % cols + 1)
+        fig.update_xaxes(type="log", title_text="iteration + 1" if p // cols == rows - 1 else None, **kw)
+        if name not in _LINEAR:
+            fig.update_yaxes(type="log", exponentformat="power", **kw)
+    fig.update_layout(**base_layout(title, height=height or 300 * rows + 80))
+    return fig
+
+
+def _projection_basis(class_means: np.ndarray) -> np.ndarray:
+    """Orthonormal basis (d, K-1) of the span of the centred class means, ordered by singular value."""
+    centred = class_means - class_means.mean(axis=0)
+    u, _, _ = np.linalg.svd(centred.T, full_matrices=False)
+    return u[:, : class_means.shape[0] - 1]
+
+
+def etf_animation_figure(run, *, feature_ratio: float, title: str | None = None,
+                         max_frames: int = 60) -> go.Figure:
+    r"""Features and classifier rows moving to a simplex ETF during UFM training (plotly animation).
+
+    Every frame shows the features :math:`h_{k,i}` (dots, one colour per class) and the scaled classifier
+    rows :math:`c\,w_k` (lines from the origin, :math:`c` = ``feature_ratio``, so that at the global
+    minimizer each class's features sit at the tip of its classifier line), projected on the span of the
+    *final* centred class means: a plane for ``K = 3``, 3-D space for ``K = 4``. Train with ``d >= K + 1``
+    (the landscape theorem assumes ``d > K``): the projection hides the other ``d - K + 1`` directions,
+    which carry the early, uncollapsed part of the features.
+
+    Parameters
+    ----------
+    run : UFMRun
+        With ``keep_snapshots=True``; ``K`` must be 3 or 4.
+    feature_ratio : float
+        :math:`c = \sqrt{\lambda_W/(n\lambda_H)}`.
+    max_frames : int, default 60
+        At most this many frames (evenly chosen among the snapshots).
+    """
+    if run.snapshots is None:
+        raise ValueError("run has no snapshots: train with keep_snapshots=True")
+    K, n, d = run.H.shape
+    if K not in (3, 4):
+        raise ValueError(f"the ETF animation draws K = 3 (plane) or K = 4 (3-D); got K={K}")
+    Q = _projection_basis(run.H.mean(axis=1))
+    pick = np.unique(np.linspace(0, len(run.snapshots) - 1, min(max_frames, len(run.snapshots))).astype(int))
+    three_d = K == 4
+    scatter = go.Scatter3d if three_d else go.Scatter
+    coords = ("x", "y", "z") if three_d else ("x", "y")
+
+    def traces(idx):
+        W, H, _ = run.snapshots[idx]
+        P = _round(H.reshape(K * n, d) @ Q, 3)
+        C = _round(feature_ratio * W @ Q, 3)
+        out = []
+        for k in range(K):
+            pts = P[k * n:(k + 1) * n]
+            out.append(scatter(**{c: pts[:, j] for j, c in enumerate(coords)}, mode="markers",
+                               name=f"features, class {k}", legendgroup=str(k),
+                               marker=dict(color=LINE_COLORS[k], size=4 if three_d else 7, opacity=0.8)))
+        for k in range(K):
+            seg = np.vstack([np.zeros(K - 1), C[k]])
+            out.append(scatter(**{c: seg[:, j] for j, c in enumerate(coords)}, mode="lines+markers",
+                               name=f"c·w_{k}", legendgroup=str(k), showlegend=False,
+                               line=dict(color=LINE_COLORS[k], width=5),
+                               marker=dict(size=[0, 6 if three_d else 12], symbol="diamond",
+                                           color=LINE_COLORS[k])))
+        return out
+
+    extent = float(np.max(np.abs(np.vstack([run.snapshots[i][1].reshape(K * n, d) @ Q for i in pick]
+                                            + [feature_ratio * run.snapshots[i][0] @ Q for i in pick]))))
+    extent = float(_round(1.1 * extent, 2))
+    frames = [go.Frame(data=traces(i), name=str(int(run.iterations[i]))) for i in pick]
+    fig = go.Figure(data=traces(pick[0]), frames=frames)
+    steps = [dict(method="animate", label=str(int(run.iterations[i])),
+                  args=[[str(int(run.iterations[i]))], dict(mode="immediate", frame=dict(duration=0, redraw=True),
+                                                            transition=dict(duration=0))]) for i in pick]
+    fig.update_layout(
+        **base_layout(title, height=560),
+        updatemenus=[dict(type="buttons", showactive=False, x=0.0, y=-0.02, xanchor="left", yanchor="top",
+                          buttons=[dict(label="▶ play", method="animate",
+                                        args=[None, dict(frame=dict(duration=120, redraw=True),
+                                                         fromcurrent=True, transition=dict(duration=0))]),
+                                   dict(label="❚❚ pause", method="animate",
+                                        args=[[None], dict(mode="immediate", frame=dict(duration=0))])])],
+        sliders=[dict(active=0, steps=steps, x=0.15, len=0.85, y=-0.02, yanchor="top",
+                      currentvalue=dict(prefix="iteration "))],
+    )
+    rng_ = [-extent, extent]
+    if three_d:
+        fig.update_layout(scene=dict(xaxis=dict(range=rng_, title="u₁"), yaxis=dict(range=rng_, title="u₂"),
+                                     zaxis=dict(range=rng_, title="u₃"), aspectmode="cube"))
+    else:
+        fig.update_xaxes(range=rng_, title_text="u₁")
+        fig.update_yaxes(range=rng_, title_text="u₂", scaleanchor="x", scaleratio=1)
+    return fig
+
+
+def threshold_figure(ratios, rho_trained, rho_predicted, loss_trained, loss_predicted, *,
+                     title: str | None = None) -> go.Figure:
+    r"""Trained against predicted solutions across the threshold :math:`K\sqrt{n\lambda_W\lambda_H} = 1`.
+
+    Parameters
+    ----------
+    ratios : array_like of shape (S,)
+        :math:`K\sqrt{n\lambda_W\lambda_H}` of each run.
+    rho_trained, rho_predicted : array_like of shape (S,)
+        Mean :math:`\|w_k\|^2` of the trained classifier and the closed form :math:`\rho^*`.
+    loss_trained, loss_predicted : array_like of shape (S,)
+    """
+    x = _round(as_float_array(ratios, "ratios", ndim=1))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("‖w_k‖² (mean over k)", "loss"))
+    for col, (tr, pr) in enumerate([(rho_trained, rho_predicted), (loss_trained, loss_predicted)], start=1):
+        fig.add_trace(go.Scatter(x=x, y=_round(pr), mode="lines", name="closed form", legendgroup="p",
+                                 showlegend=col == 1, line=dict(color=LINE_COLORS[0], width=2)), row=1, col=col)
+        fig.add_trace(go.Scatter(x=x, y=_round(tr), mode="markers", name="trained (L-BFGS)", legendgroup="t",
+                                 showlegend=col == 1, marker=dict(color=LINE_COLORS[1], size=8, symbol="x")),
+                      row=1, col=col)
+        fig.add_vline(x=1.0, line=dict(color="gray", dash="dash"), row=1, col=col)
+    fig.update_xaxes(title_text="K √(n λ_W λ_H)")
+    fig.update_layout(**base_layout(title, height=400))
+    return fig
+
+
+def loss_slice_figure(alphas, betas, Z, points: Mapping[str, tuple] | None = None, *,
+                      xaxis_title: str = "α", yaxis_title: str = "β", title: str | None = None) -> go.Figure:
+    """A 2-D slice of a loss as a contour plot, with labelled points (e.g. a saddle and a minimizer).
+
+    Parameters
+    ----------
+    alphas : array_like of shape (A,)
+    betas : array_like of shape (B,)
+    Z : array_like of shape (B, A)
+        From :func:`landscape_lib.ufm.loss_slice`.
+    points : mapping of str to (alpha, beta), optional
+    """
+    a = _round(as_float_array(alphas, "alphas", ndim=1))
+    b = _round(as_float_array(betas, "betas", ndim=1))
+    z = as_float_array(Z, "Z", ndim=2)
+    if z.shape != (b.size, a.size):
+        raise ValueError(f"Z must have shape (len(betas), len(alphas)) = ({b.size}, {a.size}); got {z.shape}")
+    fig = go.Figure(go.Contour(x=a, y=b, z=_round(z), colorscale="Viridis", ncontours=30,
+                               colorbar=dict(title="loss"), contours=dict(showlabels=False)))
+    symbols = ["x", "star", "circle", "diamond"]
+    for j, (name, (pa, pb)) in enumerate((points or {}).items()):
+        fig.add_trace(go.Scatter(x=[float(_round(pa))], y=[float(_round(pb))], mode="markers+text",
+                                 text=[name], textposition="top center", name=name, showlegend=False,
+                                 textfont=dict(color="white", size=13),
+                                 marker=dict(symbol=symbols[j % len(symbols)], size=14, color="white",
+                                             line=dict(color="black", width=1))))
+    fig.update_xaxes(title_text=xaxis_title)
+    fig.update_yaxes(title_text=yaxis_title)
+    fig.update_layout(**base_layout(title, height=480))
+    return fig
+
+
+def spectrum_figure(spectra: Mapping[str, np.ndarray], *, title: str | None = None) -> go.Figure:
+    """Smallest Hessian eigenvalues at several points, as markers on a symmetric-log-like axis (sorted).
+
+    Parameters
+    ----------
+    spectra : mapping of str to array_like
+        Point label → eigenvalues (any number).
+    """
+    fig = go.Figure()
+    for j, (name, vals) in enumerate(spectra.items()):
+        v = np.sort(as_float_array(vals, f"spectra[{name!r}]", ndim=1))
+        fig.add_trace(go.Scatter(x=np.arange(1, v.size + 1), y=_round(v), mode="markers", name=name,
+                                 marker=dict(color=LINE_COLORS[j % len(LINE_COLORS)], size=8)))
+    fig.add_hline(y=0.0, line=dict(color="gray", dash="dash"))
+    fig.update_xaxes(title_text="index (ascending)")
+    fig.update_yaxes(title_text="Hessian eigenvalue")
+    fig.update_layout(**base_layout(title, height=380))
+    return fig
