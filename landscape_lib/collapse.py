@@ -851,6 +851,18 @@ def _metrics(w: np.ndarray, counts: np.ndarray, means: np.ndarray, global_mean: 
     )
 
 
+def _class_sums(h: np.ndarray, y: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Per-class sums of the rows of ``h``, shape (K, d), in one pass of additions (no one-hot product)."""
+    if np.all(y[1:] >= y[:-1]):                                    # sorted labels: contiguous blocks
+        ends = np.cumsum(counts)
+        return np.stack([h[e - c: e].sum(axis=0) for c, e in zip(counts, ends, strict=True)])
+    from scipy.sparse import csr_matrix
+
+    # A (K, N) indicator in CSR form: the product adds each row of h once into its class (N d additions).
+    indicator = csr_matrix((np.ones(y.shape[0]), y, np.arange(y.shape[0] + 1)), shape=(y.shape[0], counts.size))
+    return np.asarray(indicator.T @ h)
+
+
 def metrics_from_statistics(stats: ClassStatistics, W, nc4_fraction: float, *,
                             allow_unbalanced: bool = False) -> CollapseMetrics:
     """All metrics from accumulated statistics (the streaming path of chapters 5–7).
@@ -880,8 +892,8 @@ def collapse_metrics(features, labels, W, b, num_classes: int, *,
                      allow_unbalanced: bool = False) -> CollapseMetrics:
     r"""All neural-collapse metrics of features, labels and a linear classifier, in :math:`O(N d K)`.
 
-    Two passes over the features, both matrix products: the class sums (a one-hot product), then one
-    product :math:`H [W^\top \mid U_r]` that yields the logits (NC4), the distances to the class means
+    Two passes over the features: the class sums (additions only, through a sparse indicator matrix),
+    then one product :math:`H [W^\top \mid U_r]` that yields the logits (NC4), the distances to the class means
     (NC4) and the projections on the span :math:`U_r` of the centred means (NC1). The full
     :math:`d \times d` matrix :math:`\Sigma_W` is never formed: with :math:`u_j, s_j` the leading
     ``K - 1`` singular pairs of :math:`\bar H`,
@@ -928,9 +940,7 @@ def collapse_metrics(features, labels, W, b, num_classes: int, *,
         raise ValueError(f"class(es) {missing.tolist()} have no samples: their class means are undefined "
                          f"(counts {counts.tolist()})")
     _require_balanced(counts, "collapse_metrics (NC1, NC2 means, NC3)", allow_unbalanced)
-    onehot = np.zeros((N, K))
-    onehot[np.arange(N), y] = 1.0
-    means = (onehot.T @ h) / counts[:, None]                       # pass 1
+    means = _class_sums(h, y, counts) / counts[:, None]            # pass 1
     if not np.all(np.isfinite(means)):
         raise ValueError("features must be finite; they contain NaN or inf")
     global_mean = (counts @ means) / N
