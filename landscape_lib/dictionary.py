@@ -51,8 +51,8 @@ __all__ = [
     "bernoulli_gaussian", "sample_data", "expectation_constants", "expected_fourth_moment",
     "constant_term", "MonteCarloMoment", "monte_carlo_fourth_moment", "normalize_data",
     "normalization_offset", "data_objective", "landscape_gap", "ColumnMatch", "match_columns",
-    "first_recovery", "DictionaryRecovery", "recover_dictionary", "polar_orthogonal", "MSPResult", "msp",
-    "random_orthogonal",
+    "first_recovery", "max_correlation", "DictionaryRecovery", "recover_dictionary", "polar_orthogonal",
+    "MSPResult", "msp", "random_orthogonal",
 ]
 
 
@@ -369,9 +369,13 @@ def data_objective(Y, q, theta: float) -> np.ndarray:
     values : ndarray of shape (...,)
         Computed by the chapter-2 objective (:mod:`landscape_lib.objectives`) on :math:`\tilde Y`.
     """
-    Yt = normalize_data(Y, theta)
+    Yt = _nonzero_samples(normalize_data(Y, theta))
     q = _points(q, Yt.shape[0])
-    return _l4_value(Yt, q)
+    flat = q.reshape(-1, q.shape[-1])
+    # Evaluate in blocks of points so that the (points, p) intermediate stays near 2**22 floats.
+    block = max(1, (1 << 22) // Yt.shape[1])
+    out = np.concatenate([_l4_value(Yt, flat[i:i + block]) for i in range(0, flat.shape[0], block)])
+    return out.reshape(q.shape[:-1])
 
 
 def landscape_gap(A, Y, theta: float, q) -> float:
@@ -510,6 +514,26 @@ def match_columns(estimate, A, *, threshold: float = 0.95) -> ColumnMatch:
     errors = np.full(m, np.nan)
     errors[cols] = np.sqrt(np.maximum(2.0 - 2.0 * corr[cols], 0.0))
     return ColumnMatch(index, signs, corr, errors, threshold)
+
+
+def max_correlation(points, A) -> np.ndarray:
+    r"""How close each point is to its nearest column: :math:`\max_i |\langle q, a_i\rangle|` (chapter 3).
+
+    Parameters
+    ----------
+    points : array_like of shape (..., n)
+        Unit vectors (e.g. limits of runs).
+    A : array_like of shape (n, m)
+        Dictionary with unit-norm columns.
+
+    Returns
+    -------
+    ndarray of shape (...,)
+        1 exactly at :math:`\pm a_i`; the recovery criterion compares it with a threshold.
+    """
+    A = _dictionary(A)
+    Q = _points(points, A.shape[0], "points")
+    return np.max(np.abs(Q @ A), axis=-1)
 
 
 def first_recovery(points, A, *, threshold: float = 0.95) -> np.ndarray:
