@@ -51,7 +51,7 @@ __all__ = [
     "bernoulli_gaussian", "sample_data", "expectation_constants", "expected_fourth_moment",
     "constant_term", "MonteCarloMoment", "monte_carlo_fourth_moment", "normalize_data",
     "normalization_offset", "data_objective", "landscape_gap", "ColumnMatch", "match_columns",
-    "first_recovery", "max_correlation", "DictionaryRecovery", "recover_dictionary", "polar_orthogonal",
+    "first_recovery", "DictionaryRecovery", "recover_dictionary", "polar_orthogonal",
     "MSPResult", "msp", "random_orthogonal",
 ]
 
@@ -514,26 +514,6 @@ def match_columns(estimate, A, *, threshold: float = 0.95) -> ColumnMatch:
     errors = np.full(m, np.nan)
     errors[cols] = np.sqrt(np.maximum(2.0 - 2.0 * corr[cols], 0.0))
     return ColumnMatch(index, signs, corr, errors, threshold)
-
-
-def max_correlation(points, A) -> np.ndarray:
-    r"""How close each point is to its nearest column: :math:`\max_i |\langle q, a_i\rangle|` (chapter 3).
-
-    Parameters
-    ----------
-    points : array_like of shape (..., n)
-        Unit vectors (e.g. limits of runs).
-    A : array_like of shape (n, m)
-        Dictionary with unit-norm columns.
-
-    Returns
-    -------
-    ndarray of shape (...,)
-        1 exactly at :math:`\pm a_i`; the recovery criterion compares it with a threshold.
-    """
-    A = _dictionary(A)
-    Q = _points(points, A.shape[0], "points")
-    return np.max(np.abs(Q @ A), axis=-1)
 
 
 def first_recovery(points, A, *, threshold: float = 0.95) -> np.ndarray:

@@ -3,7 +3,8 @@
 Every builder takes numbers already computed by :mod:`landscape_lib.dictionary` (or the solvers) and
 returns a ``plotly.graph_objects.Figure``; nothing here computes a landscape or runs a solver, so the
 figures are cheap to rebuild and the chapter's printed numbers come from the library, not from plotting
-code. Interactivity for the static book is a plotly slider over precomputed frames.
+code. Interactivity for the static book is a plotly slider over precomputed frames. The sphere mesh, the
+recovery histogram and the coverage curve are chapter 2's (:mod:`landscape_lib.viz.sphere`).
 """
 
 from __future__ import annotations
@@ -12,23 +13,14 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .sphere import sphere_mesh
 from .style import LINE_COLORS, base_layout
 
-__all__ = ["sphere_mesh", "landscape_convergence", "gap_versus_samples", "recovery_heatmap", "coverage_curve",
-           "phase_transition", "correlation_histogram", "landscape_snapshot"]
+__all__ = ["landscape_convergence", "gap_versus_samples", "recovery_heatmap", "phase_transition",
+           "landscape_snapshot"]
 
 _SCENE = dict(aspectmode="cube", xaxis=dict(range=[-1.05, 1.05], title="q₁"),
               yaxis=dict(range=[-1.05, 1.05], title="q₂"), zaxis=dict(range=[-1.05, 1.05], title="q₃"))
-
-
-def sphere_mesh(rows: int = 31, cols: int = 61) -> np.ndarray:
-    """Latitude–longitude grid on the unit sphere of :math:`\\mathbb{R}^3`, shape (rows, cols, 3).
-
-    Used both to draw the n = 3 landscapes and as the grid over which chapter 3 measures the largest gap.
-    """
-    lat = np.linspace(-np.pi / 2, np.pi / 2, rows)[:, None]
-    lon = np.linspace(-np.pi, np.pi, cols)[None, :]
-    return np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat) + 0 * lon], axis=-1)
 
 
 def _round(x, digits: int = 4):
@@ -187,61 +179,6 @@ def phase_transition(n_values, m_values, data_rates, tensor_rates, *, title: str
                                         np.log10(M[np.isfinite(M)].max() * 1.4)])
     fig.update_yaxes(title="m", row=1, col=1)
     fig.update_layout(**base_layout(title, height=460))
-    return fig
-
-
-def correlation_histogram(samples: dict, *, threshold: float, title: str | None = None) -> go.Figure:
-    r"""Histograms of :math:`\max_i |\langle q, a_i\rangle|` at the limits of many runs, one per label.
-
-    Parameters
-    ----------
-    samples : dict of str to array_like
-        Label → maximal correlations (one per run).
-    threshold : float
-        The success criterion, drawn as a vertical line.
-    """
-    fig = go.Figure()
-    for k, (label, vals) in enumerate(samples.items()):
-        fig.add_trace(go.Histogram(x=_round(vals, 4), name=label, opacity=0.65,
-                                   xbins=dict(start=0.3, end=1.0001, size=0.01),
-                                   marker=dict(color=LINE_COLORS[k % len(LINE_COLORS)])))
-    fig.add_vline(x=threshold, line=dict(color="black", dash="dash"),
-                  annotation_text=f"threshold {threshold:g}", annotation_position="top left")
-    fig.update_layout(**base_layout(title, height=380), barmode="overlay",
-                      xaxis=dict(title="max over columns of |⟨q, aᵢ⟩| at the limit", range=[0.3, 1.0]),
-                      yaxis=dict(title="runs"))
-    return fig
-
-
-def coverage_curve(first, *, title: str | None = None) -> go.Figure:
-    r"""Distinct columns recovered against the number of independent starts, with the coupon-collector mean.
-
-    Parameters
-    ----------
-    first : array_like of shape (m,)
-        For each column the index of the first start that recovered it (``-1``: never), as returned by
-        :func:`landscape_lib.dictionary.first_recovery`.
-
-    Notes
-    -----
-    If every start lands on each of the ``m`` columns with probability ``1/m``, the expected number of
-    distinct columns after ``t`` starts is :math:`m(1 - (1 - 1/m)^t)` and all ``m`` are found after
-    :math:`m H_m \approx m \ln m` starts on average.
-    """
-    first = np.asarray(first)
-    m = first.size
-    hits = np.sort(first[first >= 0])
-    t_max = int(max(hits.max() + 1 if hits.size else 1, np.ceil(m * np.sum(1.0 / np.arange(1, m + 1)))))
-    t = np.arange(0, t_max + 1)
-    found = np.searchsorted(hits, t, side="left")
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=t, y=found, mode="lines", line=dict(shape="hv", color=LINE_COLORS[0]),
-                             name="measured"))
-    fig.add_trace(go.Scatter(x=t, y=_round(m * (1 - (1 - 1 / m) ** t), 3), mode="lines",
-                             line=dict(color=LINE_COLORS[1], dash="dash"), name="uniform coupon collector"))
-    fig.add_hline(y=m, line=dict(color="gray", dash="dot"))
-    fig.update_layout(**base_layout(title, height=380), xaxis=dict(title="independent starts"),
-                      yaxis=dict(title="distinct columns recovered", range=[0, m * 1.05]))
     return fig
 
 
