@@ -267,11 +267,12 @@ def rank_one_factorization(matrix=None) -> Toy2D:
 
     Notes
     -----
-    With eigenpairs :math:`(\mu_i, u_i)` of ``M``, the critical points are ``0`` and
-    :math:`\pm\sqrt{\mu_i}\,u_i` for each :math:`\mu_i > 0`. For :math:`\mu_1 > \mu_2 > 0`:
-    :math:`\pm\sqrt{\mu_1}u_1` are the global minimizers (Hessian eigenvalues :math:`2\mu_1`,
-    :math:`\mu_1 - \mu_2`), :math:`\pm\sqrt{\mu_2}u_2` are strict saddles (:math:`\mu_2 - \mu_1 < 0`) and
-    ``0`` is a maximizer (Hessian :math:`-M`). Used in chapter 1 as the preview of a benign landscape.
+    With eigenpairs :math:`(\sigma_i, u_i)` of ``M``, the critical points are ``0`` and
+    :math:`\pm\sqrt{\sigma_i}\,u_i` for each :math:`\sigma_i > 0`. For :math:`\sigma_1 > \sigma_2 > 0`:
+    :math:`\pm\sqrt{\sigma_1}u_1` are the global minimizers (Hessian eigenvalues :math:`2\sigma_1`,
+    :math:`\sigma_1 - \sigma_2`), :math:`\pm\sqrt{\sigma_2}u_2` are strict saddles
+    (:math:`\sigma_2 - \sigma_1 < 0`) and ``0`` is a maximizer (Hessian :math:`-M`). Used in chapter 1 as
+    the preview of a benign landscape.
     """
     m = np.diag([2.0, 1.0]) if matrix is None else as_float_array(matrix, "matrix", ndim=2)
     if m.shape != (2, 2):
