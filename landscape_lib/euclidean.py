@@ -779,9 +779,15 @@ class BasinMap:
         return int(np.argmin(self.minimizer_values))
 
     @property
+    def global_mask(self) -> np.ndarray:
+        """Which minimizers are global (value within ``1e-9 · max(1, |f_min|)`` of the lowest), shape (K,)."""
+        lowest = self.minimizer_values.min()
+        return self.minimizer_values <= lowest + 1e-9 * max(1.0, abs(lowest))
+
+    @property
     def global_fraction(self) -> float:
-        """Fraction of grid starts that reach the global minimizer."""
-        return float(self.fractions[self.global_index])
+        """Fraction of grid starts that reach a global minimizer (any of them, if there are several)."""
+        return float(self.fractions[self.global_mask].sum())
 
     @property
     def unresolved_fraction(self) -> float:

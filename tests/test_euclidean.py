@@ -283,6 +283,7 @@ def test_basin_map_symmetric_and_tilted():
     mins = sym.critical_points[[t == CriticalType.MINIMIZER for t in sym.critical_types]]
     bm = eu.basin_map(sym, mins, xlim=(-1.5, 1.5), ylim=(-1.5, 1.5), resolution=20, step=0.02, n_iter=2000)
     np.testing.assert_allclose(bm.fractions, 0.25)
+    assert bm.global_mask.all() and bm.global_fraction == 1.0
     toy = toy2d.four_wells()
     mins = toy.critical_points[[t == CriticalType.MINIMIZER for t in toy.critical_types]]
     bm = eu.basin_map(toy, mins, xlim=(-1.8, 1.8), ylim=(-1.8, 1.8), resolution=41, step=0.02, n_iter=3000)
@@ -291,6 +292,7 @@ def test_basin_map_symmetric_and_tilted():
     assert abs(bm.fractions.sum() - 1.0) < 1e-12
     assert 0.1 < bm.global_fraction < 0.5
     np.testing.assert_allclose(bm.minimizers[bm.global_index], toy.global_minimizers[0])
+    assert bm.global_mask.sum() == 1 and bm.global_fraction == bm.fractions[bm.global_index]
 
 
 def test_grid_and_basin_errors():

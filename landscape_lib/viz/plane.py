@@ -23,6 +23,8 @@ __all__ = [
 ]
 
 _BASIN_COLORS = ["#CC79A7", "#F0E442", "#999933", "#882255", "#56B4E9"]
+_SCENE = dict(xaxis_title="x", yaxis_title="y", zaxis_title="f", aspectmode="manual",
+              aspectratio=dict(x=1, y=1, z=0.6), camera=dict(eye=dict(x=1.5, y=-1.5, z=1.1)))
 _DIGITS = 4  # coordinates are rounded to this many decimals: small figures, stable output
 _TYPE_ORDER = (CriticalType.MINIMIZER, CriticalType.STRICT_SADDLE, CriticalType.MAXIMIZER,
                CriticalType.DEGENERATE)
@@ -76,7 +78,7 @@ def critical_point_traces(points, types, *, values=None, showlegend: bool = True
             symbol3d = {"x": "x", "circle": "circle", "diamond": "diamond", "square": "square"}
             traces.append(go.Scatter3d(x=p[:, 0], y=p[:, 1], z=np.round(vals[sel], _DIGITS), marker=dict(
                 color=CRITICAL_COLORS[kind], symbol=symbol3d.get(CRITICAL_SYMBOLS[kind], "circle"),
-                size=size * 0.6), **common))
+                size=size * 0.8, line=dict(color="black", width=1)), **common))
     return traces
 
 
@@ -91,7 +93,7 @@ def surface_figure(toy, critical=None, *, resolution: int = 41, title: str | Non
                                 name="f", hoverinfo="x+y+z")])
     fig.add_traces(critical_point_traces(pts, types, values=toy.value(pts) if len(pts) else np.empty(0)))
     fig.update_layout(**base_layout(title or f"f(x, y) = {_plain(toy.formula)}", height=520))
-    fig.update_layout(scene=dict(xaxis_title="x", yaxis_title="y", zaxis_title="f"))
+    fig.update_layout(scene=_SCENE)
     return fig
 
 
@@ -157,8 +159,7 @@ def taxonomy_figure(toys, criticals=None, *, resolution: int = 41) -> go.Figure:
     fig.update_layout(**base_layout(f"f(x, y) = {_plain(toys[0].formula)}", height=560))
     fig.update_layout(updatemenus=[dict(buttons=buttons, direction="down", x=0.0, xanchor="left", y=1.12,
                                         yanchor="top", showactive=True)],
-                      scene=dict(xaxis_title="x", yaxis_title="y", zaxis_title="f"),
-                      margin=dict(t=90))
+                      scene=_SCENE, margin=dict(t=90))
     return fig
 
 
@@ -283,6 +284,7 @@ def basin_figure(toy, basins, *, critical=None, title: str | None = None) -> go.
     spurious = iter(_BASIN_COLORS * (k // len(_BASIN_COLORS) + 1))
     colours = ["#BBBBBB"] + [CRITICAL_COLORS[CriticalType.MINIMIZER] if i == basins.global_index
                              else next(spurious) for i in range(k)]
+    is_global = basins.global_mask
     # A discrete colour scale: label -1 (unresolved) .. k-1 mapped to k+1 flat bands.
     scale = []
     for i, c in enumerate(colours):
@@ -298,7 +300,7 @@ def basin_figure(toy, basins, *, critical=None, title: str | None = None) -> go.
     frac = basins.fractions
     for i in range(k):
         m = basins.minimizers[i]
-        tag = "global" if i == basins.global_index else "spurious"
+        tag = "global" if is_global[i] else "spurious"
         name = f"{tag} min, f = {basins.minimizer_values[i]:.3f}: {100 * frac[i]:.1f}%"
         fig.add_trace(go.Scatter(x=[round(m[0], _DIGITS)], y=[round(m[1], _DIGITS)], mode="markers",
                                  marker=dict(color=colours[1 + i], size=13, symbol="circle",
