@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validation import as_float_array, as_rng, check_positive
-from .critical import CriticalType, classify_eigenvalues, deduplicate
+from .critical import classify_eigenvalues, deduplicate
 
 __all__ = [
     "GDResult", "gradient_descent", "NewtonResult", "newton_critical_points", "CriticalPoints",
@@ -322,17 +322,9 @@ def find_critical_points(objective, starts, *, eig_tol: float = 1e-6, dedup_tol:
     order = np.lexsort(tuple(np.round(unique[:, j], 9) for j in reversed(range(d))))
     unique, counts = unique[order], counts[order]
     lam = np.linalg.eigvalsh(objective.hessian(unique))
-    types = _classify(lam, eig_tol)
+    types = tuple(classify_eigenvalues(lam, tol=eig_tol))
     return CriticalPoints(unique, objective.value(unique), lam, types, counts, res.points.shape[0],
                           int(conv.shape[0]), float(eig_tol))
-
-
-def _classify(lam: np.ndarray, tol: float) -> tuple:
-    # The shared classify_eigenvalues fills its default with np.full(..., CriticalType.DEGENERATE,
-    # dtype=object), which numpy stores as the truncated string 'CriticalTy' (numpy 2.4, Python 3.12);
-    # every entry that is not a CriticalType member is that default, DEGENERATE.
-    raw = classify_eigenvalues(lam, tol=tol)
-    return tuple(t if isinstance(t, CriticalType) else CriticalType.DEGENERATE for t in raw)
 
 
 @dataclass(frozen=True)
