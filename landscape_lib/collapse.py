@@ -28,7 +28,11 @@ The metrics follow Papyan, Han & Donoho (2020) and the code of Zhu et al. (2021)
 * equinorm (coefficient of variation of the norms) and equiangularity (spread of the pairwise cosines).
 
 All are 0 at exact neural collapse: within-class variability zero, centred means forming a simplex ETF,
-:math:`W \propto \bar H^\top`. They are invariant to scaling and to one rotation applied to the features
+:math:`W \propto \bar H^\top`. The converse needs care for NC3 in the UFM form: it sees :math:`W` only
+through :math:`W\bar H`, so it is also 0 for classifiers that are not proportional to :math:`\bar H^\top`
+(a dual frame of non-ETF means; or ETF means with rows of :math:`W` tilted out of their span, which can
+keep both NC2 at 0 as well). Papyan et al.'s form is 0 exactly when :math:`W^\top \propto \bar H`. They are
+invariant to scaling and to one rotation applied to the features
 *and* the classifier together. Where a metric divides by a quantity that vanishes (the zero solution of
 the UFM above its threshold, where :math:`W = 0`, :math:`H = 0`) it returns ``nan``; plot norms and the
 loss there instead.
@@ -611,7 +615,14 @@ def nc3_ufm(W, stats: ClassStatistics, *, allow_unbalanced: bool = False) -> flo
         \Big\| \frac{W \bar H}{\|W \bar H\|_F}
         - \frac{I - \frac1K \mathbf 1\mathbf 1^\top}{\sqrt{K-1}} \Big\|_F
 
-    Zero only when :math:`W \propto \bar H^\top` *and* the means form a simplex ETF.
+    Zero when :math:`W \propto \bar H^\top` *and* the means form a simplex ETF; with
+    :math:`W \propto \bar H^\top` alone it is positive unless the means are an ETF. It sees :math:`W` only
+    through the inner products :math:`W\bar H` of its rows with the centred means, so it is also zero for
+    some classifiers that are *not* proportional to :math:`\bar H^\top`: any :math:`W` with
+    :math:`W\bar H \propto I - \frac1K\mathbf 1\mathbf 1^\top` (e.g. the dual frame
+    :math:`(I - \frac1K\mathbf 1\mathbf 1^\top)\bar H^\dagger` of non-ETF means, or :math:`\bar H^\top` plus
+    rows orthogonal to every mean). :func:`nc3_papyan` is zero exactly when :math:`W^\top \propto \bar H`.
+    Chapter 4, section 1 shows both cases.
 
     Parameters
     ----------
@@ -636,6 +647,9 @@ def nc3_papyan(W, stats: ClassStatistics, *, allow_unbalanced: bool = False) -> 
     r"""NC3 in the form of Papyan, Han & Donoho (2020): self-duality of classifier and means.
 
     .. math:: \Big\| \frac{W^\top}{\|W\|_F} - \frac{\bar H}{\|\bar H\|_F} \Big\|_F^2
+
+    Zero exactly when :math:`W^\top = \alpha \bar H` for some :math:`\alpha > 0`, whatever the shape of the
+    means (it does not ask for an ETF; NC2 does).
 
     Parameters
     ----------

@@ -17,8 +17,9 @@ simplex ETF of squared norm
 .. math:: \rho^* = \frac{K-1}{K}\sqrt{\frac{n\lambda_H}{\lambda_W}}\;\log\Big(\frac1\beta - (K-1)\Big),
 
 and :math:`b^* = 0` (for :math:`\lambda_b > 0`); if :math:`K\beta \ge 1` the global minimizer is
-:math:`W = 0, H = 0, b = 0` with loss :math:`\log K`. Every other critical point has a direction of
-negative curvature; at the origin the smallest Hessian eigenvalue of the :math:`(W, H)` block is
+:math:`W = 0, H = 0, b = 0` with loss :math:`\log K`. For :math:`d > K` every other critical point has a
+direction of negative curvature (Zhu et al., 2021); at the origin the smallest Hessian eigenvalue of the
+:math:`(W, H)` block is
 
 .. math:: \lambda_{\min} = \frac{\lambda_W + \lambda_H}{2} - \sqrt{\Big(\frac{\lambda_W - \lambda_H}{2}\Big)^2
     + \frac{1}{K^2 n}},
@@ -43,7 +44,7 @@ __all__ = [
     "loss", "loss_and_gradient", "hessian_vector_product", "pack", "unpack", "num_parameters",
     "threshold", "optimal_rho", "optimal_loss", "etf_family_loss", "global_minimizer", "UFMSolution",
     "origin_min_eigenvalue", "hessian_matrix", "smallest_hessian_eigenpairs", "rotation_orbit_dimension",
-    "train", "UFMRun", "random_init", "labels_of", "loss_slice",
+    "rotation_orbit_tangents", "train", "UFMRun", "random_init", "labels_of", "loss_slice",
 ]
 
 
@@ -74,7 +75,10 @@ def _check_point(W, H, b):
 
 
 def labels_of(K: int, n: int) -> np.ndarray:
-    """Labels of the rows of ``H.reshape(K * n, d)``: ``[0]*n + [1]*n + ...``, shape (K n,)."""
+    """Labels of the rows of ``H.reshape(K * n, d)``: ``[0]*n + [1]*n + ...``, shape (K n,).
+
+    Used in chapter 4, section 1.
+    """
     return np.repeat(np.arange(K), n)
 
 
@@ -105,6 +109,8 @@ def _one_hot_like(P):
 def loss(W, H, b, *, lambda_W: float, lambda_H: float, lambda_b: float):
     r"""UFM objective :math:`f(W, H, b)` (see the module docstring).
 
+    Used in chapter 4, sections 5 (a step along the negative curvature) and 8.
+
     Parameters
     ----------
     W : array_like of shape (..., K, d)
@@ -130,6 +136,8 @@ def loss(W, H, b, *, lambda_W: float, lambda_H: float, lambda_b: float):
 
 def loss_and_gradient(W, H, b, *, lambda_W: float, lambda_H: float, lambda_b: float):
     r"""UFM objective and its gradient.
+
+    Used in chapter 4, sections 3 and 5 (gradient at the closed form and at the origin).
 
     With :math:`P` the softmax probabilities and :math:`Y` the one-hot labels, :math:`G = (P - Y)/N` of
     shape ``(K, n, K)``:
@@ -165,6 +173,8 @@ def loss_and_gradient(W, H, b, *, lambda_W: float, lambda_H: float, lambda_b: fl
 
 def hessian_vector_product(W, H, b, dW, dH, db, *, lambda_W: float, lambda_H: float, lambda_b: float):
     r"""Hessian of the UFM objective at ``(W, H, b)`` applied to a direction ``(dW, dH, db)``.
+
+    Used in chapter 4, section 5 (curvature along chosen directions, Lanczos).
 
     Differentiating the gradient (:func:`loss_and_gradient`) along the direction, with
     :math:`\dot Z = H\,dW^\top + dH\,W^\top + db` the change of the logits and
@@ -249,6 +259,8 @@ def _check_sizes(K, n, d=None):
 def threshold(K: int, n: int, lambda_W: float, lambda_H: float) -> float:
     r"""The quantity :math:`K\sqrt{n\lambda_W\lambda_H}`; collapse is the global minimizer iff it is < 1.
 
+    Used in chapter 4, section 4.
+
     Parameters
     ----------
     K, n : int
@@ -265,6 +277,8 @@ def threshold(K: int, n: int, lambda_W: float, lambda_H: float) -> float:
 
 def optimal_rho(K: int, n: int, lambda_W: float, lambda_H: float) -> float:
     r""":math:`\rho^* = \|w^*_k\|^2` of the global minimizer (0 at or above the threshold).
+
+    Used in chapter 4, section 4.
 
     .. math:: \rho^* = \frac{K-1}{K}\sqrt{\frac{n\lambda_H}{\lambda_W}}\,
         \log\Big(\frac{1}{\sqrt{n\lambda_W\lambda_H}} - (K-1)\Big)
@@ -305,6 +319,8 @@ def etf_family_loss(s, K: int, n: int, lambda_W: float, lambda_H: float):
 
 def optimal_loss(K: int, n: int, lambda_W: float, lambda_H: float) -> float:
     r"""Global minimum of the UFM objective (any :math:`\lambda_b \ge 0`).
+
+    Used in chapter 4, sections 4 and 8.
 
     Below the threshold, with :math:`\beta = \sqrt{n\lambda_W\lambda_H}`,
     :math:`f^* = -\log(1 - (K-1)\beta) + (K-1)\beta\log(1/\beta - (K-1))`; otherwise :math:`\log K`.
@@ -351,13 +367,15 @@ def global_minimizer(K: int, n: int, d: int, *, lambda_W: float, lambda_H: float
                      rng=None) -> UFMSolution:
     r"""The closed-form global minimizer (one point of its orbit under rotations of :math:`\mathbb{R}^d`).
 
+    Used in chapter 4, sections 2-7.
+
     Parameters
     ----------
     K, n, d : int
         Classes, samples per class, feature dimension (``d >= K - 1``).
     lambda_W, lambda_H : float
     lambda_b : float
-        For :math:`\lambda_b = 0` every :math:`b = \beta\mathbf 1` is optimal too; ``b = 0`` is returned.
+        For :math:`\lambda_b = 0` every :math:`b = t\mathbf 1` is optimal too; ``b = 0`` is returned.
     rng : None, int or Generator, optional
         Rotation of the ETF (see :func:`landscape_lib.collapse.simplex_etf`); ``None`` gives the
         deterministic frame.
@@ -383,15 +401,25 @@ def origin_min_eigenvalue(K: int, n: int, lambda_W: float, lambda_H: float,
                           lambda_b: float = math.inf) -> float:
     r"""Smallest Hessian eigenvalue of the UFM objective at :math:`W = 0, H = 0, b = 0`.
 
-    At the origin the Hessian splits into a :math:`(W, H)` block and a :math:`b` block. The
-    :math:`(W, H)` block is :math:`\lambda_W I`, :math:`\lambda_H I` coupled by the cross-entropy term
-    :math:`\frac2N\sum_{k,i}(\tfrac1K\mathbf 1 - e_k)^\top dW\,dh_{k,i}`, whose largest value over unit
-    directions is :math:`2/(K\sqrt n)`; its smallest eigenvalue is
+    Used in chapter 4, section 5.
+
+    At the origin the softmax is uniform, :math:`p = \mathbf 1/K`, and the Hessian splits into a
+    :math:`(W, H)` block and a :math:`b` block. The :math:`(W, H)` block is
+    :math:`\begin{pmatrix}\lambda_W I & C\\ C^\top & \lambda_H I\end{pmatrix}`, where the coupling
+    :math:`C` is defined by :math:`\langle dW, C\,dH\rangle = \frac1N\sum_{k,i}(p - e_k)^\top dW\,dh_{k,i}`
+    (the second-order term of the cross-entropy). Its largest singular value is
+    :math:`\sigma = \sqrt n/N = 1/(K\sqrt n)` (Cauchy–Schwarz in :math:`dH`, and
+    :math:`I - \frac1K\mathbf 1\mathbf 1^\top` is a projection), attained for every :math:`dW` with
+    :math:`\mathbf 1^\top dW = 0`. Such a block has the eigenvalues
+    :math:`\frac{\lambda_W+\lambda_H}2 \pm \sqrt{(\frac{\lambda_W-\lambda_H}2)^2 + \sigma_j^2}` for the
+    singular values :math:`\sigma_j` of :math:`C` (and :math:`\lambda_W`, :math:`\lambda_H` on its null
+    spaces), so its smallest eigenvalue is
 
     .. math:: \lambda_{WH} = \frac{\lambda_W + \lambda_H}{2}
         - \sqrt{\Big(\frac{\lambda_W - \lambda_H}{2}\Big)^2 + \frac{1}{K^2 n}},
 
-    negative exactly when :math:`K\sqrt{n\lambda_W\lambda_H} < 1`. The :math:`b` block is
+    with multiplicity :math:`(K-1)d`, negative exactly when :math:`\lambda_W\lambda_H < \sigma^2`, that is
+    :math:`K\sqrt{n\lambda_W\lambda_H} < 1`. The :math:`b` block is
     :math:`\frac1K(I - \frac1K\mathbf 1\mathbf 1^\top) + \lambda_b I`, smallest eigenvalue :math:`\lambda_b`
     (along :math:`\mathbf 1`: shifting every logit leaves CE unchanged).
 
@@ -418,6 +446,8 @@ def origin_min_eigenvalue(K: int, n: int, lambda_W: float, lambda_H: float,
 def rotation_orbit_dimension(K: int, d: int) -> int:
     r"""Dimension of the orbit :math:`\{(W R^\top, R H)\colon R \in O(d)\}` of a collapsed point.
 
+    Used in chapter 4, section 5.
+
     The rotations that fix the ``K - 1``-dimensional span of the ETF pointwise form :math:`O(d - K + 1)`,
     so the orbit has dimension :math:`\binom d2 - \binom{d-K+1}{2}` (7 for ``K = 3``, ``d = 5``). The
     Hessian at a global minimizer has (at least) this many zero eigenvalues.
@@ -427,6 +457,46 @@ def rotation_orbit_dimension(K: int, d: int) -> int:
         raise ValueError(f"d must be at least K - 1 = {K - 1}; got {d}")
     m = d - K + 1
     return d * (d - 1) // 2 - m * (m - 1) // 2
+
+
+def rotation_orbit_tangents(W, H, *, tol: float = 1e-10) -> np.ndarray:
+    r"""Orthonormal basis of the tangent space of the rotation orbit through ``(W, H, b)`` (chapter 4).
+
+    The loss is invariant under :math:`W \to W R^\top`, :math:`h_{k,i} \to R h_{k,i}` for orthogonal
+    :math:`R`. With :math:`R = e^{tS}`, :math:`S` skew-symmetric, the orbit's tangent vectors are
+    :math:`(W S^\top, H S^\top, 0)` (rows of ``H`` as the features). The :math:`\binom d2` generators
+    :math:`S = e_i e_j^\top - e_j e_i^\top` span them; this returns an orthonormal basis of their span, whose
+    size is :func:`rotation_orbit_dimension` at a collapsed point. At a global minimizer the Hessian vanishes
+    on this space.
+
+    Parameters
+    ----------
+    W : array_like of shape (K, d)
+    H : array_like of shape (K, n, d)
+    tol : float, default 1e-10
+        Singular values below ``tol`` times the largest are treated as zero.
+
+    Returns
+    -------
+    ndarray of shape (D, r)
+        Columns in the :func:`pack` order (the ``b`` block is zero), ``D = K d + K n d + K``.
+    """
+    W = as_float_array(W, "W", ndim=2)
+    W, H, _ = _check_point(W, H, np.zeros(W.shape[0]))
+    if H.ndim != 3:
+        raise ValueError(f"rotation_orbit_tangents takes one point, H of shape (K, n, d); got {H.shape}")
+    K, n, d = H.shape
+    i, j = np.triu_indices(d, k=1)
+    if i.size == 0:
+        return np.zeros((num_parameters(K, n, d), 0))
+    S = np.zeros((i.size, d, d))
+    S[np.arange(i.size), i, j] = 1.0
+    S[np.arange(i.size), j, i] = -1.0
+    St = np.swapaxes(S, -1, -2)
+    tangents = np.concatenate([(W @ St).reshape(i.size, -1), (H[None] @ St[:, None]).reshape(i.size, -1),
+                               np.zeros((i.size, K))], axis=1)              # (d(d-1)/2, D)
+    u, s, _ = np.linalg.svd(tangents.T, full_matrices=False)
+    return u[:, s > tol * max(s[0], np.finfo(float).tiny)]
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -465,6 +535,8 @@ def hessian_matrix(W, H, b, *, lambda_W: float, lambda_H: float, lambda_b: float
 def smallest_hessian_eigenpairs(W, H, b, *, lambda_W: float, lambda_H: float, lambda_b: float, k: int = 1,
                                 tol: float = 1e-10, rng=0, largest: bool = False):
     r"""The ``k`` smallest Hessian eigenvalues (and eigenvectors) by Lanczos on Hessian-vector products.
+
+    Used in chapter 4, section 5.
 
     Uses :func:`scipy.sparse.linalg.eigsh` (``which="SA"``) on a ``LinearOperator`` whose matvec is
     :func:`hessian_vector_product`: the Hessian is never formed.
@@ -566,6 +638,8 @@ def train(K: int, n: int, d: int, *, lambda_W: float, lambda_H: float, lambda_b:
           fixed_W=None, record_every: int = 10, record_at=None, keep_snapshots: bool = False,
           gtol: float = 1e-10, lr_decay_every: int | None = None, lr_decay: float = 0.1) -> UFMRun:
     r"""Train the UFM from a random (or given) start with gradient descent, Adam or L-BFGS.
+
+    Used in chapter 4, sections 2-8.
 
     Parameters
     ----------
@@ -720,6 +794,8 @@ def train(K: int, n: int, d: int, *, lambda_W: float, lambda_H: float, lambda_b:
 def loss_slice(center, direction1, direction2, alphas, betas, *, K: int, n: int, d: int, lambda_W: float,
                lambda_H: float, lambda_b: float) -> np.ndarray:
     r"""Loss on the plane :math:`\theta(\alpha, \beta) = \theta_0 + \alpha u + \beta v` (flat vectors).
+
+    Used in chapter 4, section 5.
 
     Parameters
     ----------

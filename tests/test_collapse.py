@@ -136,6 +136,28 @@ def test_metrics_positive_away_from_collapse():
     assert m.nc2_means > 1e-2 and m.equinorm_means > 1e-2 and m.nc1 < 1e-20
 
 
+def test_nc3_forms_see_different_things():
+    # NC3 in the UFM form sees W only through W Hbar: it is 0 for classifiers that are not proportional
+    # to Hbar^T; Papyan et al.'s form is 0 exactly for W^T proportional to Hbar.
+    K, n = 3, 4
+    y = np.repeat(np.arange(K), n)
+    skewed = np.array([[2.0, 0.0, 0.0, 0.0], [-1.0, 1.0, 0.0, 0.0], [-1.0, -1.0, 0.0, 0.0]])  # not an ETF
+    H = np.repeat(skewed, n, axis=0)
+    m = C.collapse_metrics(H, y, 2.0 * skewed, None, K)                 # W = 2 Hbar^T
+    assert m.nc3_papyan < 1e-15 and m.nc3_ufm > 1e-2 and m.nc2_means > 1e-2
+    dual = (np.eye(K) - 1.0 / K) @ np.linalg.pinv(skewed.T)          # W Hbar = I - 11^T/K
+    m = C.collapse_metrics(H, y, dual, None, K)
+    assert m.nc3_ufm < 1e-12 and m.nc3_papyan > 1e-2
+    # ETF means, W = Hbar^T plus an ETF orthogonal to the means: both NC2 and NC3 (UFM) vanish, W is not
+    # proportional to Hbar^T, and only Papyan et al.'s NC3 says so.
+    E = C.simplex_etf(K, K - 1)
+    means = np.hstack([E, np.zeros((K, 2))])
+    W = np.hstack([E, E])
+    m = C.collapse_metrics(np.repeat(means, n, axis=0), y, W, None, K)
+    assert max(m.nc1, m.nc2_means, m.nc2_classifier, m.nc3_ufm) < 1e-12
+    assert m.nc3_papyan == pytest.approx(2 - np.sqrt(2), rel=1e-12)
+
+
 def test_nc4_depends_on_bias():
     rng = np.random.default_rng(0)
     K, d, n = 3, 4, 10

@@ -84,6 +84,21 @@ def test_batched_equals_loop_and_dense_hessian_symmetric():
     np.testing.assert_allclose(ufm.hessian_matrix(Ws[0], Hs[0], bs[0], **lam), M, atol=1e-13)
 
 
+def test_rotation_orbit_tangents_generic_and_degenerate_points():
+    K, n, d = 3, 2, 4
+    W, H, _ = ufm.random_init(K, n, d, rng=0)
+    B = ufm.rotation_orbit_tangents(W, H)
+    assert B.shape == (ufm.num_parameters(K, n, d), d * (d - 1) // 2)   # generic point: O(d) acts freely
+    # the loss is invariant along the orbit, so at any point its gradient is orthogonal to the tangents
+    _, grads = ufm.loss_and_gradient(W, H, np.zeros(K), **lams())
+    assert np.linalg.norm(ufm.pack(*grads)) > 1e-3
+    np.testing.assert_allclose(B.T @ ufm.pack(*grads), 0.0, atol=1e-12)
+    assert ufm.rotation_orbit_tangents(np.zeros((K, d)), np.zeros((K, n, d))).shape[1] == 0
+    assert ufm.rotation_orbit_tangents(np.zeros((K, 1)), np.zeros((K, n, 1))).shape[1] == 0
+    with pytest.raises(ValueError, match="W"):
+        ufm.rotation_orbit_tangents(np.zeros(3), H)
+
+
 def test_pack_unpack_roundtrip():
     W, H, b = ufm.random_init(3, 4, 5, rng=0)
     W2, H2, b2 = ufm.unpack(ufm.pack(W, H, b), 3, 4, 5)
@@ -250,6 +265,12 @@ def test_minimizer_hessian_psd_with_rotation_null_space(K, d):
     T = T[:, : ufm.rotation_orbit_dimension(K, d)]
     N0 = vecs[:, zero]
     np.testing.assert_allclose(np.linalg.svd(T.T @ N0, compute_uv=False), 1.0, atol=1e-6)
+    # the library's basis of the tangent space spans the same space, and the Hessian vanishes on it
+    B = ufm.rotation_orbit_tangents(sol.W, sol.H)
+    assert B.shape == (Hm.shape[0], ufm.rotation_orbit_dimension(K, d))
+    np.testing.assert_allclose(B.T @ B, np.eye(B.shape[1]), atol=1e-12)
+    np.testing.assert_allclose(np.linalg.svd(T.T @ B, compute_uv=False), 1.0, atol=1e-10)
+    assert np.linalg.norm(Hm @ B) < 1e-10
     # Lanczos agrees on the smallest eigenvalues
     lz, _ = ufm.smallest_hessian_eigenpairs(sol.W, sol.H, sol.b, **lam, k=zero.sum() + 1)
     np.testing.assert_allclose(lz, vals[: zero.sum() + 1], atol=1e-9)

@@ -62,6 +62,8 @@ def metrics_sweep_figure(t, metrics: Sequence, names: Sequence[str] = ("nc1", "n
                          title: str | None = None) -> go.Figure:
     """Several metrics against one parameter, on a log y axis (NC4 linear), one line per metric.
 
+    Used in chapter 4, section 1.
+
     Parameters
     ----------
     t : array_like of shape (T,)
@@ -94,6 +96,8 @@ def nc_curves_figure(runs: Mapping, names: Sequence[str] = ("loss_gap", "nc1", "
                      *, optimal_loss: float | None = None, cols: int = 3, title: str | None = None,
                      height: int | None = None) -> go.Figure:
     """NC metrics against iterations on log–log axes, one panel per metric and one line per run.
+
+    Used in chapter 4, sections 2 and 8.
 
     Parameters
     ----------
@@ -142,6 +146,8 @@ def _projection_basis(class_means: np.ndarray) -> np.ndarray:
 def etf_animation_figure(run, *, feature_ratio: float, title: str | None = None,
                          max_frames: int = 60) -> go.Figure:
     r"""Features and classifier rows moving to a simplex ETF during UFM training (plotly animation).
+
+    Used in chapter 4, section 6.
 
     Every frame shows the features :math:`h_{k,i}` (dots, one colour per class) and the scaled classifier
     rows :math:`c\,w_k` (lines from the origin, :math:`c` = ``feature_ratio``, so that at the global
@@ -222,6 +228,8 @@ def threshold_figure(ratios, rho_trained, rho_predicted, loss_trained, loss_pred
                      title: str | None = None) -> go.Figure:
     r"""Trained against predicted solutions across the threshold :math:`K\sqrt{n\lambda_W\lambda_H} = 1`.
 
+    Used in chapter 4, section 4.
+
     Parameters
     ----------
     ratios : array_like of shape (S,)
@@ -247,6 +255,8 @@ def threshold_figure(ratios, rho_trained, rho_predicted, loss_trained, loss_pred
 def loss_slice_figure(alphas, betas, Z, points: Mapping[str, tuple] | None = None, *,
                       xaxis_title: str = "α", yaxis_title: str = "β", title: str | None = None) -> go.Figure:
     """A 2-D slice of a loss as a contour plot, with labelled points (e.g. a saddle and a minimizer).
+
+    Used in chapter 4, section 5.
 
     Parameters
     ----------
@@ -277,7 +287,7 @@ def loss_slice_figure(alphas, betas, Z, points: Mapping[str, tuple] | None = Non
 
 
 def spectrum_figure(spectra: Mapping[str, np.ndarray], *, title: str | None = None) -> go.Figure:
-    """Smallest Hessian eigenvalues at several points, as markers on a symmetric-log-like axis (sorted).
+    """Hessian eigenvalues at several points, sorted, as markers on a linear axis with a line at zero.
 
     Parameters
     ----------
