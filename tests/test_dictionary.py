@@ -276,3 +276,28 @@ def test_shapes_that_do_not_fit():
         dl.landscape_gap(A, np.ones((4, 10)), 0.2, np.eye(3))
     with pytest.raises(ValueError, match="orthogonal"):
         dl.msp(np.ones((3, 20)), W0=2 * np.eye(3))
+
+
+# ------------------------------------------------------------------------------------------- figures
+
+def test_chapter_figures_build_and_stay_small():
+    go = pytest.importorskip("plotly.graph_objects")
+    pytest.importorskip("landscape_lib.viz.sphere")
+    from landscape_lib.viz import dictionary as viz
+    from landscape_lib.viz.sphere import sphere_mesh
+
+    rng = np.random.default_rng(0)
+    A = dl.random_orthogonal(3, rng=rng)
+    mesh = sphere_mesh(9, 17)
+    tensor = -0.25 * np.sum((mesh @ A) ** 4, axis=-1)
+    data = np.stack([tensor + 0.01 * k for k in range(3)])
+    fig = viz.landscape_convergence(mesh, tensor, data, [10, 100, 1000], columns=A)
+    assert isinstance(fig, go.Figure) and len(fig.frames) == 3
+    assert len(fig.layout.sliders[0].steps) == 3
+    assert len(fig.to_json()) < 2 * 2**20
+    fig = viz.gap_versus_samples([10, 100, 1000], [[1.0, 0.3, 0.1]], slope=-0.5, intercept=0.0)
+    assert isinstance(fig, go.Figure)
+    fig = viz.recovery_heatmap(np.eye(2), [1, 2], [3, 4], x_title="x", y_title="y")
+    assert fig.data[0].z.shape == (2, 2)
+    fig = viz.phase_transition([4, 6], [[4, 8], [6, 36]], np.ones((2, 2)), np.full((2, 2), 0.5))
+    assert isinstance(fig, go.Figure)
