@@ -27,7 +27,7 @@ from torch import nn
 from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet, conv1x1, conv3x3
 
 __all__ = ["CifarResNet", "MODELS", "build_model", "count_parameters", "etf_classifier_weight",
-           "classifier_parameter_share"]
+           "classifier_parameter_share", "parameter_savings", "TALK_SAVINGS"]
 
 #: Model names accepted by :func:`build_model`: block type and blocks per stage.
 MODELS = {
@@ -221,3 +221,43 @@ def classifier_parameter_share(model: nn.Module, classifier: nn.Module) -> tuple
 def _check_int(value, name: str, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
+
+
+#: The talk's quoted savings in percent (Qu 2021, after Zhu et al. 2021), keyed like :func:`parameter_savings`.
+TALK_SAVINGS = {"ImageNet ResNet50 classifier": 8.0, "ImageNet DenseNet169 classifier": 12.0,
+                "ImageNet ShuffleNet classifier": 53.0, "CIFAR-10 ResNet18, d = K": 21.0,
+                "CIFAR-10 ResNet50, d = K": 4.5}
+
+
+def parameter_savings(num_classes_cifar: int = 10) -> list[dict]:
+    """Parameters saved by a fixed classifier and by ``d = K``, counted on torchvision's models (chapter 7).
+
+    * ImageNet (``K = 1000``): the share of the last linear layer in all parameters of torchvision's
+      ResNet50, DenseNet169 and ShuffleNet V2 x1.0 (``weights=None``: nothing is downloaded) — what a
+      fixed classifier does not train.
+    * CIFAR-10: the parameters removed from the CIFAR ResNet18/ResNet50 when the last block outputs
+      ``d = K`` channels (:func:`build_model` with ``feature_dim = K``), as a share of the standard model.
+
+    Returns
+    -------
+    list of dict
+        Keys ``name``, ``saved`` (parameters), ``total`` (parameters of the reference model), ``percent``
+        and ``talk_percent`` (the talk's figure, :data:`TALK_SAVINGS`).
+    """
+    from torchvision import models
+
+    rows = []
+    imagenet = [("ResNet50", models.resnet50, "fc"), ("DenseNet169", models.densenet169, "classifier"),
+                ("ShuffleNet", models.shufflenet_v2_x1_0, "fc")]
+    for label, factory, head in imagenet:
+        model = factory(weights=None)
+        saved, total, _ = classifier_parameter_share(model, getattr(model, head))
+        rows.append({"name": f"ImageNet {label} classifier", "saved": saved, "total": total})
+    for name, label in (("resnet18", "ResNet18"), ("resnet50", "ResNet50")):
+        total = count_parameters(build_model(name, num_classes_cifar))
+        narrow = count_parameters(build_model(name, num_classes_cifar, feature_dim=num_classes_cifar))
+        rows.append({"name": f"CIFAR-10 {label}, d = K", "saved": total - narrow, "total": total})
+    for row in rows:
+        row["percent"] = 100.0 * row["saved"] / row["total"]
+        row["talk_percent"] = TALK_SAVINGS[row["name"]]
+    return rows

@@ -202,7 +202,11 @@ def train_epoch(model, optimizer, data: DeviceDataset, *, batch_size: int, gener
 
     ``loss_sum`` (summed cross-entropy) and ``correct`` are 0-d tensors on the device: nothing is
     synchronized with the host inside the epoch. ``amp`` enables bf16 autocast (CUDA). For
-    :class:`torch.optim.LBFGS` the closure adds ``lbfgs_weight_decay / 2 · ‖θ‖²`` to the loss.
+    :class:`torch.optim.LBFGS` the closure adds ``lbfgs_weight_decay / 2 · ‖θ‖²`` to the loss; its
+    line-search evaluations leave the batch-norm running statistics alone, and after each step one extra
+    forward pass sets them to the batch's statistics at the accepted iterate. (The paper's code lets every
+    evaluation, trial points included, update them; with the few large L-BFGS steps of a short run the
+    eval-mode network then disagrees with the trained one.)
     """
     model.train()
     dev = data.device
@@ -225,8 +229,12 @@ def train_epoch(model, optimizer, data: DeviceDataset, *, batch_size: int, gener
                     seen["loss"], seen["logits"] = loss.detach(), logits.detach()
                 return total
 
-            optimizer.step(closure)
+            with _batchnorm_momentum(model, 0.0):
+                optimizer.step(closure)
             loss, logits = seen["loss"], seen["logits"]
+            with torch.no_grad(), _batchnorm_momentum(model, 1.0), \
+                    torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=amp):
+                model(x)  # running statistics := this batch's statistics at the accepted iterate
         else:
             with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=amp):
                 logits = model(x)
@@ -238,6 +246,24 @@ def train_epoch(model, optimizer, data: DeviceDataset, *, batch_size: int, gener
         loss_sum += loss * y.shape[0]
         correct += (logits.argmax(dim=1) == y).sum()
     return loss_sum, correct, len(data)
+
+
+class _batchnorm_momentum:
+    """Within the block, every batch-norm layer uses ``momentum`` for its running statistics (0: leave them
+    alone, 1: replace them by the current batch's statistics)."""
+
+    def __init__(self, model, momentum: float):
+        self.norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+        self.momentum = momentum
+
+    def __enter__(self):
+        self.saved = [m.momentum for m in self.norms]
+        for m in self.norms:
+            m.momentum = self.momentum
+
+    def __exit__(self, *exc):
+        for m, momentum in zip(self.norms, self.saved, strict=True):
+            m.momentum = momentum
 
 
 @torch.no_grad()

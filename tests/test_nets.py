@@ -78,3 +78,17 @@ def test_clear_errors():
         build_model("resnet18", 10, width=4, feature_dim=5, fixed_classifier=True)
     with pytest.raises(ValueError, match="width"):
         build_model("resnet18", 10, width=0)
+
+
+def test_parameter_savings_counted_with_torchvision():
+    from landscape_lib.nets import parameter_savings
+
+    rows = {r["name"]: r for r in parameter_savings()}
+    expected = {"ImageNet ResNet50 classifier": (2_049_000, 25_557_032),
+                "ImageNet DenseNet169 classifier": (1_665_000, 14_149_480),
+                "ImageNet ShuffleNet classifier": (1_025_000, 2_278_604),
+                "CIFAR-10 ResNet18, d = K": (2_314_100, 11_173_962),
+                "CIFAR-10 ResNet50, d = K": (1_047_412, 23_520_842)}
+    assert {name: (r["saved"], r["total"]) for name, r in rows.items()} == expected
+    assert round(rows["ImageNet ShuffleNet classifier"]["percent"], 1) == 45.0   # the talk says 53
+    assert rows["CIFAR-10 ResNet50, d = K"]["talk_percent"] == 4.5
