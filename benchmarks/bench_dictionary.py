@@ -20,20 +20,11 @@ Machines here are shared and noisy: the best of ``--repeat`` runs is reported; n
 from __future__ import annotations
 
 import argparse
-import time
+import timeit
 
 import numpy as np
 
 from landscape_lib import dictionary, generators, solvers, sphere
-
-
-def best_time(fn, repeat: int) -> float:
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def main(argv=None) -> None:
@@ -72,9 +63,9 @@ def main(argv=None) -> None:
         for j in range(args.loop_starts):
             solvers.power_iteration(Yt, Q[j], tol=np.finfo(float).tiny, max_iter=k)
 
-    t_prod = best_time(products, args.repeat) / (k * args.starts)
-    t_batch = best_time(batched, args.repeat) / (k * args.starts)
-    t_loop = best_time(loop, max(1, args.repeat // 2)) / (k * args.loop_starts)
+    t_prod = min(timeit.repeat(products, number=1, repeat=args.repeat)) / (k * args.starts)
+    t_batch = min(timeit.repeat(batched, number=1, repeat=args.repeat)) / (k * args.starts)
+    t_loop = min(timeit.repeat(loop, number=1, repeat=max(1, args.repeat // 2))) / (k * args.loop_starts)
 
     print(f"data: n={args.n}, m={args.m} (kappa={args.m / args.n:g}), p={Yt.shape[1]}, theta={args.theta}; "
           f"{args.starts} starts, {k} iterations, best of {args.repeat}")
