@@ -225,7 +225,7 @@ def _check_int(value, name: str, minimum: int) -> None:
 
 #: The talk's quoted savings in percent (Qu 2021, after Zhu et al. 2021), keyed like :func:`parameter_savings`.
 TALK_SAVINGS = {"ImageNet ResNet50 classifier": 8.0, "ImageNet DenseNet169 classifier": 12.0,
-                "ImageNet ShuffleNet classifier": 53.0, "CIFAR-10 ResNet18, d = K": 21.0,
+                "ImageNet ShuffleNet V2 x1.0 classifier": 53.0, "CIFAR-10 ResNet18, d = K": 21.0,
                 "CIFAR-10 ResNet50, d = K": 4.5}
 
 
@@ -248,7 +248,7 @@ def parameter_savings(num_classes_cifar: int = 10) -> list[dict]:
 
     rows = []
     imagenet = [("ResNet50", models.resnet50, "fc"), ("DenseNet169", models.densenet169, "classifier"),
-                ("ShuffleNet", models.shufflenet_v2_x1_0, "fc")]
+                ("ShuffleNet V2 x1.0", models.shufflenet_v2_x1_0, "fc")]
     for label, factory, head in imagenet:
         model = factory(weights=None)
         saved, total, _ = classifier_parameter_share(model, getattr(model, head))

@@ -86,9 +86,9 @@ def test_parameter_savings_counted_with_torchvision():
     rows = {r["name"]: r for r in parameter_savings()}
     expected = {"ImageNet ResNet50 classifier": (2_049_000, 25_557_032),
                 "ImageNet DenseNet169 classifier": (1_665_000, 14_149_480),
-                "ImageNet ShuffleNet classifier": (1_025_000, 2_278_604),
+                "ImageNet ShuffleNet V2 x1.0 classifier": (1_025_000, 2_278_604),
                 "CIFAR-10 ResNet18, d = K": (2_314_100, 11_173_962),
                 "CIFAR-10 ResNet50, d = K": (1_047_412, 23_520_842)}
     assert {name: (r["saved"], r["total"]) for name, r in rows.items()} == expected
-    assert round(rows["ImageNet ShuffleNet classifier"]["percent"], 1) == 45.0   # the talk says 53
+    assert round(rows["ImageNet ShuffleNet V2 x1.0 classifier"]["percent"], 1) == 45.0   # the talk says 53
     assert rows["CIFAR-10 ResNet50, d = K"]["talk_percent"] == 4.5

@@ -135,7 +135,7 @@ def final_metrics_table(histories: Mapping[str, Sequence[Mapping]],
     """Plain-text table of each run's last measured value of each metric (for the printed chapter output).
 
     Values are printed with ``digits`` significant digits (``%.{digits}g``), accuracies with ``digits``
-    decimals.
+    decimals; magnitudes below 1e-12 (round-off) as ``<1e-12``.
     """
     label_width = max(len(str(k)) for k in histories) + 2
     header = "run".ljust(label_width) + "".join(m.rjust(16) for m in metrics)
@@ -146,6 +146,8 @@ def final_metrics_table(histories: Mapping[str, Sequence[Mapping]],
             values = metric_series(history, key)[1]
             if not values:
                 cells.append("-".rjust(16))
+            elif 0 < abs(values[-1]) < 1e-12:
+                cells.append("<1e-12".rjust(16))        # round-off: its digits vary from machine to machine
             elif key.endswith("_acc"):
                 cells.append(f"{values[-1]:.{digits}f}".rjust(16))
             else:
