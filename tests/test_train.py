@@ -132,3 +132,23 @@ def test_command_line(tmp_path, capsys):
     assert (out / "checkpoint.pt").exists()
     assert main(["--optimizer", "rmsprop", "--output-dir", str(out), "--no-progress"]) == 2
     assert "unknown optimizer" in capsys.readouterr().err
+
+
+def test_figures_and_table_from_a_history():
+    pytest.importorskip("plotly")
+    from landscape_lib.viz import training as vt
+
+    history = [{"epoch": 1, "nc1": None, "train_acc": 0.5, "nc4": 0.2},
+               {"epoch": 2, "nc1": 0.5, "train_acc": 0.75, "nc4": 0.0},
+               {"epoch": 3, "nc1": 0.0, "train_acc": 1.0, "nc4": 0.0}]
+    assert vt.metric_series(history, "nc1") == ([2, 3], [0.5, 0.0])
+    fig = vt.training_curves_figure({"a": history, "b": history}, ("nc1", "train_acc", "nc4"))
+    assert len(fig.data) == 6
+    assert fig.layout.yaxis.type == "log" and fig.layout.yaxis2.type == "linear"
+    assert list(fig.data[0].y) == [0.5, None]          # an exact zero is a gap on the log axis
+    table = vt.final_metrics_table({"a": history}, ("train_acc", "nc1", "nc4"))
+    assert table.splitlines()[1].split() == ["a", "1.00", "0", "0"]
+    sweep = vt.width_sweep_figure({4: history, 8: history}, ("nc1", "train_acc"))
+    assert list(sweep.data[1].x) == [4, 8] and list(sweep.data[1].y) == [1.0, 1.0]
+    with pytest.raises(ValueError, match="at least one run"):
+        vt.training_curves_figure({})
