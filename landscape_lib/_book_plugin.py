@@ -35,8 +35,41 @@ def figure_html(figure: dict) -> str:
     return (
         f'<div id="{div_id}" class="plotly-graph-div landscape-figure" '
         f'style="height:{int(height)}px; width:100%;"></div>\n'
-        f'<script type="text/javascript">Plotly.newPlot("{div_id}", {payload});</script>\n'
+        f'<script type="text/javascript">landscapeDrawPlotly("{div_id}", {payload});</script>\n'
     )
+
+
+# plotly.js typesets $...$ labels with MathJax and picks the MathJax 2 or 3 API from `MathJax.version`.
+# Sphinx loads MathJax 3 deferred, so while the page is parsed `window.MathJax` is only its configuration
+# object and plotly would call the MathJax 2 API on it. Draw after MathJax has started, if it is there.
+#
+# The widgets manager typesets widget labels through the MathJax 2 API (`MathJax.Hub.Queue`) whenever
+# `window.MathJax` exists; give MathJax 3 that one entry point before the widgets are drawn (both wait for
+# DOMContentLoaded, by which time the deferred MathJax has loaded; this listener is registered first).
+_DRAW_JS = """
+document.addEventListener("DOMContentLoaded", function () {
+  if (window.MathJax && !window.MathJax.Hub) {
+    window.MathJax.Hub = {Queue: function (command) {
+      var element = command[2];
+      var ready = window.MathJax.startup && window.MathJax.startup.promise;
+      (ready || Promise.resolve()).then(function () {
+        if (element && window.MathJax.typesetPromise) { window.MathJax.typesetPromise([element]); }
+      });
+    }};
+  }
+});
+function landscapeDrawPlotly(id, figure) {
+  var draw = function () { Plotly.newPlot(id, figure); };
+  if (window.MathJax && !window.MathJax.version) {
+    window.addEventListener("load", function () {
+      var ready = window.MathJax.startup && window.MathJax.startup.promise;
+      (ready || Promise.resolve()).then(draw);
+    });
+  } else {
+    draw();
+  }
+}
+"""
 
 
 class PlotlyMimeRenderer:
@@ -60,6 +93,7 @@ def setup(app):
     defining ``window.Plotly``, hence the priority below myst-nb's widget scripts (500).
     """
     app.add_js_file("plotly.min.js", priority=200)
+    app.add_js_file(None, priority=205, body=_DRAW_JS)
     # The widgets manager (an AMD bundle loaded by require.js, only on pages with saved widget state)
     # resolves its font files against its module path; map that path to the local copy. A global
     # `require` object defined before require.js loads is taken as its configuration.

@@ -29,6 +29,9 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from notebook_tools import smoke_parameters  # noqa: E402
 
 
+CELL_TIMEOUT_S = 900
+
+
 def toc_notebooks() -> list[Path]:
     """Chapter notebooks in the order of ``_toc.yml``."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
@@ -70,6 +73,8 @@ def execute(path: Path, output: Path, parameters: dict | None) -> float:
         pm.execute_notebook(
             str(path), str(output), parameters=parameters or None, cwd=str(path.parent),
             kernel_name="python3", progress_bar=False, log_output=False, request_save_on_cell_execute=False,
+            # A cell that runs this long is stuck, not slow (the book profile of a chapter takes minutes).
+            execution_timeout=CELL_TIMEOUT_S,
         )
     except pm.PapermillExecutionError as exc:
         raise SystemExit(

@@ -16,7 +16,7 @@ def test_figure_html_is_deterministic_and_escapes_script_end():
     html = figure_html(fig)
     assert html == figure_html(json.loads(json.dumps(fig)))
     assert html.count("</script>") == 1, "a '</script>' inside the data must be escaped"
-    assert "height:321px" in html and "Plotly.newPlot" in html and '"frames"' in html
+    assert "height:321px" in html and "landscapeDrawPlotly" in html and '"frames"' in html
 
 
 def test_plugin_ranks_plotly_first_for_html_and_ignores_other_types():

@@ -71,8 +71,11 @@ def open_page(browser, url: str):
             r.abort()
 
     page.route("**/*", route)
+    page.set_default_timeout(120_000)
     page.goto(url, wait_until="load")
-    page.wait_for_load_state("networkidle")
+    # MathJax typesets asynchronously; its startup promise resolves once the page's math is done.
+    page.wait_for_function("() => !window.MathJax || (window.MathJax.startup && window.MathJax.startup.promise)")
+    page.evaluate("() => window.MathJax && window.MathJax.startup.promise.then(() => true)")
     return page, problems
 
 
@@ -85,9 +88,7 @@ def test_page_loads_without_errors(server, browser, page_path):
     page, problems = open_page(browser, f"{server}/{page_path}")
     try:
         assert page.title(), f"{page_path} has no title"
-        # MathJax typesets asynchronously; its promise resolves once the page's math is done.
-        page.wait_for_function("() => !window.MathJax || (window.MathJax.startup && window.MathJax.startup.promise)")
-        page.evaluate("() => window.MathJax && window.MathJax.startup.promise")
+        page.wait_for_timeout(1000)  # late errors (widgets, figures drawn after load)
         assert not problems, f"{page_path}:\n" + "\n".join(problems)
     finally:
         page.close()
@@ -101,7 +102,7 @@ def test_every_figure_is_drawn(server, browser, notebook):
     try:
         page.wait_for_function(
             f"() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= {min(expected, 1)}",
-            timeout=60_000)
+            timeout=120_000)
         drawn = page.evaluate(
             "() => Array.from(document.querySelectorAll('.plotly-graph-div'))"
             ".filter(d => d.classList.contains('js-plotly-plot') && d.querySelector('.main-svg')"

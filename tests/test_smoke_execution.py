@@ -24,7 +24,7 @@ def test_chapter_runs_with_quick_parameters(path, tmp_path, monkeypatch):
     out = tmp_path / path.name
     try:
         pm.execute_notebook(str(path), str(out), parameters=params, cwd=str(path.parent), kernel_name="python3",
-                            progress_bar=False, log_output=False)
+                            progress_bar=False, log_output=False, execution_timeout=600)
     except pm.PapermillExecutionError as exc:
         pytest.fail(f"{path.name} failed in cell {exc.cell_index}: {exc.ename}: {exc.evalue}", pytrace=False)
     assert out.exists()
