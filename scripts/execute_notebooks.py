@@ -28,7 +28,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 from notebook_tools import smoke_parameters  # noqa: E402
 
-
 CELL_TIMEOUT_S = 900
 
 
