@@ -192,20 +192,24 @@ def four_wells(a: float = 0.3, b: float = 0.2, c: float = 0.5) -> Toy2D:
         f(x, y) = (x^2 - 1)^2 + (y^2 - 1)^2 + a x + b y + c x y .
 
     With ``a = b = c = 0`` the four minima :math:`(\pm1, \pm1)` are all global; the tilts ``a, b`` make
-    their values differ and the coupling ``c`` bends the basin boundaries. For the defaults there are
-    nine critical points: four minimizers (one global), four strict saddles and one maximizer.
+    their values differ and the coupling ``c`` bends the basin boundaries. For the defaults (and for small
+    tilts and coupling) there are nine critical points: four minimizers (one global), four strict saddles
+    and one maximizer. Large values merge some of them: for ``a = b = c = -0.8`` only five remain.
 
     Parameters
     ----------
     a, b, c : float
-        Tilts and coupling; ``|a|, |b|, |c|`` must be at most 0.8 (then the nine critical points persist).
+        Tilts and coupling; ``|a|, |b|, |c|`` must be at most 0.8. The returned critical points are all
+        real critical points for these parameters, however many there are.
 
     Notes
     -----
     The critical points are computed independently of any iterative solver: from
     :math:`\partial_x f = 4x^3 - 4x + a + c y = 0` (for ``c != 0``) :math:`y = -(4x^3 - 4x + a)/c`, and
     :math:`\partial_y f = 0` becomes a polynomial of degree 9 in :math:`x`, whose real roots are taken
-    (``c = 0``: the product of the real roots of the two cubics). Used in chapter 1.
+    (``c = 0``: the product of the real roots of the two cubics). That polynomial has coefficients of
+    order :math:`1/c^3`; for :math:`|c| < 0.05` the roots for ``c = 0`` are used instead as starting points
+    of Newton's method on the gradient (each moves by :math:`O(c)`). Used in chapter 1.
     """
     for val, nm in ((a, "a"), (b, "b"), (c, "c")):
         if isinstance(val, bool) or not np.isfinite(val) or abs(val) > 0.8:
@@ -224,7 +228,7 @@ def four_wells(a: float = 0.3, b: float = 0.2, c: float = 0.5) -> Toy2D:
         x, y = p[..., 0], p[..., 1]
         return _stack_hessian(12 * x**2 - 4, np.full(x.shape, c), 12 * y**2 - 4)
 
-    if c == 0.0:
+    if abs(c) < 0.05:
         xs = _real_roots([4.0, 0.0, -4.0, a])
         ys = _real_roots([4.0, 0.0, -4.0, b])
         pts = np.array([[x, y] for x in xs for y in ys])
@@ -233,9 +237,11 @@ def four_wells(a: float = 0.3, b: float = 0.2, c: float = 0.5) -> Toy2D:
         poly = 4 * yx**3 - 4 * yx + np.poly1d([c, b])
         xs = _real_roots(poly.coeffs)
         pts = np.stack([xs, yx(xs)], axis=-1)
-    # Polish the algebraic roots with a few Newton steps on the gradient (they are nondegenerate).
-    for _ in range(3):
+    # Polish the algebraic roots with Newton steps on the gradient (they are nondegenerate).
+    for _ in range(30):
         pts = pts - np.linalg.solve(hessian(pts), gradient(pts)[..., None])[..., 0]
+        if np.abs(gradient(pts)).max() <= 1e-13:
+            break
     lam = np.linalg.eigvalsh(hessian(pts))
     types = [CriticalType.MINIMIZER if lo > 0 else CriticalType.MAXIMIZER if hi < 0 else
              CriticalType.STRICT_SADDLE for lo, hi in lam[:, [0, -1]]]

@@ -178,3 +178,19 @@ def test_bad_parameters_raise():
         toy2d.rank_one_factorization(np.eye(2))
     with pytest.raises(ValueError, match="unknown example"):
         toy2d.example("banana")
+
+
+@pytest.mark.parametrize("c", [0.0, 1e-12, 1e-6, 0.049, 0.05, 0.5, -0.8])
+def test_four_wells_critical_points_are_accurate_for_small_and_large_coupling(c):
+    """The degree-9 polynomial has coefficients ~1/c³: tiny couplings must still give exact points."""
+    toy = toy2d.four_wells(0.3, 0.2, c)
+    assert np.abs(toy.gradient(toy.critical_points)).max() < 1e-10
+    assert len(toy.critical_types) == 9
+    assert sum(t == CriticalType.MINIMIZER for t in toy.critical_types) == 4
+
+
+def test_four_wells_large_parameters_merge_critical_points():
+    """|a|, |b|, |c| <= 0.8 is allowed, but not every such choice keeps all nine points."""
+    toy = toy2d.four_wells(-0.8, -0.8, -0.8)
+    assert len(toy.critical_types) == 5
+    assert np.abs(toy.gradient(toy.critical_points)).max() < 1e-10
