@@ -10,7 +10,8 @@ matrix products per iteration versus everything else).
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_tensor_solvers.py [--pymanopt-starts 16]
 
 pymanopt is slow per start, so it runs on the first ``--pymanopt-starts`` starts only; times are per start.
-Wall-clock numbers on a shared machine are noisy: each timing is the best of ``--repeat`` runs.
+Everything runs with one BLAS thread (as the library's solvers do: the products are small). Wall-clock
+numbers on a shared machine are noisy: each timing of ours is the best of ``--repeat`` runs.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import warnings
 import numpy as np
 
 from landscape_lib import generators, objectives, solvers, sphere, sphere_critical
+from landscape_lib.solvers import _one_blas_thread
 
 
 def best_of(repeat, fn):
@@ -169,4 +171,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    with _one_blas_thread():
+        main()
