@@ -190,7 +190,7 @@ def escape_figure(strict, flat) -> go.Figure:
     fig.update_xaxes(type="log", title_text="δ (initial distance from the saddle)", autorange="reversed",
                      exponentformat="power")
     fig.update_yaxes(title_text="iterations to reach the escape radius", row=1, col=1)
-    fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
+    fig.update_yaxes(type="log", exponentformat="power", title_text="iterations (log scale)", row=1, col=2)
     fig.update_layout(**base_layout(None, height=480))
     fig.update_layout(legend=dict(orientation="h", y=-0.22, x=0.0), margin=dict(t=40, b=150))
     return fig
