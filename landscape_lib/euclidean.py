@@ -199,7 +199,8 @@ def newton_critical_points(objective, starts, *, n_iter: int = 100, grad_tol: fl
     objective : object with ``gradient`` and ``hessian``
     starts : array_like of shape (N, d)
     n_iter : int, default 100
-        Number of Newton steps (all runs take them; converged runs no longer move).
+        Number of Newton steps (all runs take them; at a converged point the step is of the size of the
+        gradient there, i.e. negligible).
     grad_tol : float, default 1e-9
         A run has converged when :math:`\|\nabla f\| \le` ``grad_tol`` at its last iterate.
     max_step : float, default 0.5
@@ -492,7 +493,9 @@ def escape_iterations(objective, saddle, direction, deltas, *, step: float, radi
     Notes
     -----
     Near a strict saddle with most negative eigenvalue :math:`-\gamma`, the unstable component grows like
-    :math:`(1 + \eta\gamma)^k`, so the count is about :math:`\log(R/\delta)/\log(1 + \eta\gamma)`. At a
+    :math:`(1 + \eta\gamma)^k`, so the count is about :math:`\log(R/(c\delta))/\log(1 + \eta\gamma)`, where
+    :math:`c = |\langle u, v\rangle|` is the component of ``direction`` along the unstable eigenvector
+    :math:`v` (:math:`c = 1/\sqrt2` for the diagonal at :math:`x^2 - y^2`). At a
     flat saddle the escape is polynomial: e.g. along the unstable axis of :math:`x^4 - y^4`,
     :math:`\dot y = 4y^3` takes a time :math:`(\delta^{-2} - R^{-2})/8`, i.e. about
     :math:`1/(8\eta\delta^2)` steps, and at the monkey saddle about :math:`1/(3\eta\delta)` along a descent

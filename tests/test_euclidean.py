@@ -313,3 +313,15 @@ def test_finder_errors():
         eu.find_critical_points(toy2d.bowl(), [[np.nan, 1.0]])
     with pytest.raises(ValueError, match="n_iter must be an integer >= 1"):
         eu.newton_critical_points(toy2d.bowl(), [[1.0, 1.0]], n_iter=0)
+
+
+def test_monkey_saddle_escape_constant_along_a_descent_ray():
+    """On the descent ray θ = π/3 the ODE ṙ = 3r² gives k ≈ (1/δ − 1/R)/(3η); from the diagonal the
+    run first turns toward the ray, where f falls more slowly, so it takes longer."""
+    ray = [np.cos(np.pi / 3), np.sin(np.pi / 3)]
+    deltas = np.array([1e-3, 3e-3, 1e-2])
+    on_ray = eu.escape_iterations(toy2d.monkey_saddle(), [0.0, 0.0], ray, deltas, step=STEP, radius=1.0)
+    predicted = (1 / deltas - 1.0) / (3 * STEP)
+    np.testing.assert_allclose(on_ray.iterations, predicted, rtol=0.03)
+    diag = eu.escape_iterations(toy2d.monkey_saddle(), [0.0, 0.0], DIAGONAL, deltas, step=STEP, radius=1.0)
+    assert np.all(diag.iterations > on_ray.iterations)
