@@ -46,6 +46,7 @@ from scipy.optimize import linear_sum_assignment
 
 from ._validation import as_float_array, as_rng, check_open_interval, check_positive, check_unit_norm
 from .critical import deduplicate
+from .solvers import _one_blas_thread
 
 __all__ = [
     "bernoulli_gaussian", "sample_data", "expectation_constants", "expected_fourth_moment",
@@ -144,7 +145,8 @@ def sample_data(A, p: int, theta: float, *, rng=None) -> tuple[np.ndarray, np.nd
     """
     A = _dictionary(A)
     X = bernoulli_gaussian(A.shape[1], p, theta, rng=rng)
-    return A @ X, X
+    with _one_blas_thread():  # (n, m) @ (m, p) with small n: threads gain little, and stall when loaded
+        return A @ X, X
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -302,13 +304,14 @@ def monte_carlo_fourth_moment(A, q, theta: float, n_samples: int, *, rng=None,
     s1 = np.zeros(zeta.shape[0])
     s2 = np.zeros(zeta.shape[0])
     done = 0
-    while done < n_samples:
-        c = min(chunk, n_samples - done)
-        t = (zeta @ bernoulli_gaussian(A.shape[1], c, theta, rng=gen)) ** 2
-        t *= t
-        s1 += t.sum(axis=1)
-        s2 += np.einsum("ij,ij->i", t, t)
-        done += c
+    with _one_blas_thread():  # small (k, m) @ (m, chunk) products: BLAS threads only add contention
+        while done < n_samples:
+            c = min(chunk, n_samples - done)
+            t = (zeta @ bernoulli_gaussian(A.shape[1], c, theta, rng=gen)) ** 2
+            t *= t
+            s1 += t.sum(axis=1)
+            s2 += np.einsum("ij,ij->i", t, t)
+            done += c
     mean = s1 / n_samples
     var = np.maximum(s2 / n_samples - mean**2, 0.0) * n_samples / max(n_samples - 1, 1)
     shape = q.shape[:-1]
@@ -374,7 +377,10 @@ def data_objective(Y, q, theta: float) -> np.ndarray:
     flat = q.reshape(-1, q.shape[-1])
     # Evaluate in blocks of points so that the (points, p) intermediate stays near 2**22 floats.
     block = max(1, (1 << 22) // Yt.shape[1])
-    out = np.concatenate([_l4_value(Yt, flat[i:i + block]) for i in range(0, flat.shape[0], block)])
+    # The products have inner dimension n (3 in the chapter's sphere plots): one BLAS thread, because
+    # spinning BLAS threads on a loaded machine made this several times slower than a single thread.
+    with _one_blas_thread():
+        out = np.concatenate([_l4_value(Yt, flat[i:i + block]) for i in range(0, flat.shape[0], block)])
     return out.reshape(q.shape[:-1])
 
 
@@ -575,8 +581,8 @@ class DictionaryRecovery:
     iterations: np.ndarray
 
 
-def recover_dictionary(Y, theta: float, n_starts: int, *, rng=None, tol: float = 1e-6, max_iter: int = 1000,
-                       polish: bool = True, merge_tol: float = 1e-3) -> DictionaryRecovery:
+def recover_dictionary(Y, theta: float, n_starts: int, *, rng=None, starts=None, tol: float = 1e-6,
+                       max_iter: int = 1000, polish: bool = True, merge_tol: float = 1e-3) -> DictionaryRecovery:
     r"""Estimate the whole dictionary from independent random starts of the power iteration on the data.
 
     Parameters
@@ -592,6 +598,9 @@ def recover_dictionary(Y, theta: float, n_starts: int, *, rng=None, tol: float =
         starts: two products of shapes ``(s, n) @ (n, p)`` and ``(s, p) @ (p, n)``).
     rng : None, int or numpy.random.Generator
         Draws the starts.
+    starts : array_like of shape (n_starts, n), optional
+        Given unit-vector starts instead of random ones (e.g. a true column, to ask whether the data
+        objective has a minimizer next to it); ``rng`` is then not used.
     tol : float, default 1e-6
         A start has converged when its Riemannian gradient norm of :math:`f_{\tilde Y}` is below ``tol``.
     max_iter : int, default 1000
@@ -615,7 +624,13 @@ def recover_dictionary(Y, theta: float, n_starts: int, *, rng=None, tol: float =
     Yt = _nonzero_samples(normalize_data(Y, theta))
     n_starts = _num_samples(n_starts, "n_starts")
     check_positive(merge_tol, "merge_tol")
-    q0 = sphere.random_points(Yt.shape[0], (n_starts,), rng=as_rng(rng))
+    if starts is None:
+        q0 = sphere.random_points(Yt.shape[0], (n_starts,), rng=as_rng(rng))
+    else:
+        q0 = _points(starts, Yt.shape[0], "starts")
+        if q0.shape != (n_starts, Yt.shape[0]):
+            raise ValueError(f"starts must have shape (n_starts, n) = ({n_starts}, {Yt.shape[0]}); "
+                             f"got {q0.shape}")
     res = solvers.power_iteration(Yt, q0, tol=tol, max_iter=max_iter, polish=polish)
     points = np.asarray(res.points, dtype=np.float64)
     converged = np.asarray(res.converged, dtype=bool)
@@ -729,14 +744,15 @@ def msp(Y, *, W0=None, rng=None, max_iter: int = 200, tol: float = 1e-10) -> MSP
     obj = [0.25 * float(np.sum((Z * Z) ** 2))]
     converged = False
     it = 0
-    while it < max_iter:
-        it += 1
-        W_new = polar_orthogonal((Z * Z * Z) @ Y.T)
-        step = float(np.linalg.norm(W_new - W))
-        W = W_new
-        Z = W @ Y
-        obj.append(0.25 * float(np.sum((Z * Z) ** 2)))
-        if step <= tol:
-            converged = True
-            break
+    with _one_blas_thread():  # n × n × p products with small n, and an n × n SVD
+        while it < max_iter:
+            it += 1
+            W_new = polar_orthogonal((Z * Z * Z) @ Y.T)
+            step = float(np.linalg.norm(W_new - W))
+            W = W_new
+            Z = W @ Y
+            obj.append(0.25 * float(np.sum((Z * Z) ** 2)))
+            if step <= tol:
+                converged = True
+                break
     return MSPResult(W, it, converged, np.asarray(obj))

@@ -208,6 +208,21 @@ def test_recover_orthogonal_dictionary_column_by_column():
     assert rec.columns.shape == (8, 8) and match.n_recovered == 8
 
 
+def test_recover_dictionary_from_given_starts():
+    # Started at the true columns of an orthogonal dictionary, every run stays next to its own column
+    # (the data objective has a minimizer there), and the given starts are used in order.
+    pytest.importorskip("landscape_lib.solvers")
+    rng = np.random.default_rng(5)
+    A = dl.random_orthogonal(6, rng=rng)
+    Y, _ = dl.sample_data(A, 5_000, 0.2, rng=rng)
+    rec = dl.recover_dictionary(Y, 0.2, 6, starts=A.T)
+    assert np.all(np.abs(np.sum(rec.points * A.T, axis=1)) > 0.97)
+    with pytest.raises(ValueError, match="starts must have shape"):
+        dl.recover_dictionary(Y, 0.2, 5, starts=A.T)
+    with pytest.raises(ValueError, match="unit sphere"):
+        dl.recover_dictionary(Y, 0.2, 6, starts=2 * A.T)
+
+
 # ---------------------------------------------------------------------------------------------- MSP
 
 def test_polar_orthogonal():
