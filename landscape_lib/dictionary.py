@@ -51,7 +51,8 @@ from .solvers import _one_blas_thread
 __all__ = [
     "bernoulli_gaussian", "sample_data", "expectation_constants", "expected_fourth_moment",
     "constant_term", "MonteCarloMoment", "monte_carlo_fourth_moment", "normalize_data",
-    "normalization_offset", "data_objective", "landscape_gap", "ColumnMatch", "match_columns",
+    "normalization_offset", "data_objective", "data_objective_prefixes", "landscape_gap", "landscape_gaps",
+    "ColumnMatch", "match_columns",
     "first_recovery", "DictionaryRecovery", "recover_dictionary", "polar_orthogonal",
     "MSPResult", "msp", "random_orthogonal",
 ]
@@ -382,6 +383,70 @@ def data_objective(Y, q, theta: float) -> np.ndarray:
     with _one_blas_thread():
         out = np.concatenate([_l4_value(Yt, flat[i:i + block]) for i in range(0, flat.shape[0], block)])
     return out.reshape(q.shape[:-1])
+
+
+def data_objective_prefixes(Y, q, theta: float, p_values) -> np.ndarray:
+    r""":func:`data_objective` on the first ``p`` samples of ``Y``, for several ``p``, in one pass (chapter 3).
+
+    Parameters
+    ----------
+    Y : array_like of shape (n, P)
+        Raw data, one sample per column.
+    q : array_like of shape (..., n)
+        Unit vectors.
+    theta : float
+        Sparsity level in (0, 1).
+    p_values : sequence of int
+        Sample sizes, each in ``1 .. P``.
+
+    Returns
+    -------
+    values : ndarray of shape (len(p_values), ...)
+        ``values[k]`` equals ``data_objective(Y[:, :p_values[k]], q, theta)`` (up to rounding):
+        :math:`-\frac14\sum_{j \le p}(y_j^\top q)^4 / (3\theta(1-\theta)p)`, from cumulative sums of one
+        pass over ``Y[:, :max(p_values)]`` instead of one pass per ``p``.
+    """
+    Y = as_float_array(Y, "Y", ndim=2)
+    theta = _theta(theta)
+    q = _points(q, Y.shape[0])
+    p_arr = np.asarray(p_values)
+    if p_arr.ndim != 1 or p_arr.size == 0 or not np.issubdtype(p_arr.dtype, np.integer):
+        raise ValueError(f"p_values must be a non-empty sequence of integers; got {p_values!r}")
+    if p_arr.min() < 1 or p_arr.max() > Y.shape[1]:
+        raise ValueError(f"p_values must lie in 1 .. {Y.shape[1]} (the samples in Y); got {p_arr.tolist()}")
+    bounds = np.unique(p_arr)                                  # sorted distinct prefix lengths
+    Yp = Y[:, :bounds[-1]]
+    flat = q.reshape(-1, q.shape[-1])
+    sums = np.empty((flat.shape[0], bounds.size))
+    block = max(1, (1 << 22) // Yp.shape[1])
+    starts = np.concatenate([[0], bounds[:-1]])
+    with _one_blas_thread():
+        for i in range(0, flat.shape[0], block):
+            Z = flat[i:i + block] @ Yp
+            Z *= Z
+            Z *= Z
+            sums[i:i + block] = np.cumsum(np.add.reduceat(Z, starts, axis=1), axis=1)
+    values = -0.25 * sums / (3.0 * theta * (1.0 - theta) * bounds)
+    values = values[:, np.searchsorted(bounds, p_arr)].T
+    return values.reshape((p_arr.size,) + q.shape[:-1])
+
+
+def landscape_gaps(A, Y, theta: float, q, p_values) -> np.ndarray:
+    r""":func:`landscape_gap` on the first ``p`` samples of ``Y`` for each ``p`` of ``p_values`` (chapter 3).
+
+    Returns
+    -------
+    gaps : ndarray of shape (len(p_values),)
+        One pass over the data (:func:`data_objective_prefixes`) instead of one per ``p``.
+    """
+    A = _dictionary(A)
+    q = _points(q, A.shape[0])
+    Y = as_float_array(Y, "Y", ndim=2)
+    if Y.shape[0] != A.shape[0]:
+        raise ValueError(f"Y must have n = {A.shape[0]} rows like A; got shape {Y.shape}")
+    delta = normalization_offset(A.shape[0], A.shape[1], theta)
+    values = data_objective_prefixes(Y, q, theta, p_values).reshape(len(p_values), -1)
+    return np.max(np.abs(values + delta - _l4_value(A, q).reshape(1, -1)), axis=1)
 
 
 def landscape_gap(A, Y, theta: float, q) -> float:

@@ -139,6 +139,29 @@ def test_data_objective_approaches_tensor_objective(seed):
     assert gaps[1] < 0.05
 
 
+def test_prefix_objective_and_gaps_equal_one_call_per_p():
+    # One pass with cumulative sums gives the same values as data_objective / landscape_gap on Y[:, :p],
+    # for unsorted and repeated p, including p whose prefix contains all-zero samples.
+    rng = np.random.default_rng(11)
+    A = untf_two_bases(3, rng)
+    Y, _ = dl.sample_data(A, 2_000, 0.1, rng=rng)
+    q = random_unit_points(7, 3, 12).reshape(7, 1, 3)
+    ps = [1_000, 10, 2_000, 10, 333]
+    vals = dl.data_objective_prefixes(Y, q, 0.1, ps)
+    assert vals.shape == (5, 7, 1)
+    for k, p in enumerate(ps):
+        np.testing.assert_allclose(vals[k], dl.data_objective(Y[:, :p], q, 0.1), rtol=1e-12, atol=1e-15)
+    gaps = dl.landscape_gaps(A, Y, 0.1, q.reshape(7, 3), ps)
+    np.testing.assert_allclose(gaps, [dl.landscape_gap(A, Y[:, :p], 0.1, q.reshape(7, 3)) for p in ps],
+                               rtol=1e-12)
+    with pytest.raises(ValueError, match="p_values must lie in"):
+        dl.data_objective_prefixes(Y, q, 0.1, [0, 10])
+    with pytest.raises(ValueError, match="p_values must lie in"):
+        dl.data_objective_prefixes(Y, q, 0.1, [2_001])
+    with pytest.raises(ValueError, match="integers"):
+        dl.data_objective_prefixes(Y, q, 0.1, [10.5])
+
+
 # ----------------------------------------------------------------------------------------- matching
 
 @pytest.mark.parametrize("seed", range(5))
