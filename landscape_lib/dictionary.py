@@ -439,12 +439,7 @@ def landscape_gaps(A, Y, theta: float, q, p_values) -> np.ndarray:
     gaps : ndarray of shape (len(p_values),)
         One pass over the data (:func:`data_objective_prefixes`) instead of one per ``p``.
     """
-    A = _dictionary(A)
-    q = _points(q, A.shape[0])
-    Y = as_float_array(Y, "Y", ndim=2)
-    if Y.shape[0] != A.shape[0]:
-        raise ValueError(f"Y must have n = {A.shape[0]} rows like A; got shape {Y.shape}")
-    delta = normalization_offset(A.shape[0], A.shape[1], theta)
+    A, Y, q, delta = _gap_inputs(A, Y, theta, q)
     values = data_objective_prefixes(Y, q, theta, p_values).reshape(len(p_values), -1)
     return np.max(np.abs(values + delta - _l4_value(A, q).reshape(1, -1)), axis=1)
 
@@ -467,13 +462,18 @@ def landscape_gap(A, Y, theta: float, q) -> float:
     gap : float
         Decays like :math:`p^{-1/2}` (Monte Carlo rate) for a tight frame.
     """
+    A, Y, q, delta = _gap_inputs(A, Y, theta, q)
+    return float(np.max(np.abs(data_objective(Y, q, theta) + delta - _l4_value(A, q))))
+
+
+def _gap_inputs(A, Y, theta, q):
     A = _dictionary(A)
     q = _points(q, A.shape[0])
     Y = as_float_array(Y, "Y", ndim=2)
     if Y.shape[0] != A.shape[0]:
         raise ValueError(f"Y must have n = {A.shape[0]} rows like A; got shape {Y.shape}")
     delta = normalization_offset(A.shape[0], A.shape[1], theta)
-    return float(np.max(np.abs(data_objective(Y, q, theta) + delta - _l4_value(A, q))))
+    return A, Y, q, delta
 
 
 def _l4_value(M: np.ndarray, q: np.ndarray) -> np.ndarray:
