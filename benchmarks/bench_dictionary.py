@@ -25,6 +25,7 @@ import timeit
 import numpy as np
 
 from landscape_lib import dictionary, generators, solvers, sphere
+from landscape_lib.solvers import _one_blas_thread
 
 
 def main(argv=None) -> None:
@@ -50,10 +51,12 @@ def main(argv=None) -> None:
     Z3 = (Q @ Yt) ** 3
 
     def products():
-        # Exactly the two products of one iteration, nothing else (the floor).
-        for _ in range(k):
-            Q @ Yt
-            Z3 @ Yt.T
+        # Exactly the two products of one iteration, nothing else (the floor), with one BLAS thread like
+        # the solver's loop, so that the ratio compares like with like whatever OMP_NUM_THREADS says.
+        with _one_blas_thread():
+            for _ in range(k):
+                Q @ Yt
+                Z3 @ Yt.T
 
     def batched():
         # the smallest positive tol: no start ever converges, so every iteration runs on all starts.
