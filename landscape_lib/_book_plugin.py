@@ -97,9 +97,12 @@ def setup(app):
     # The widgets manager (an AMD bundle loaded by require.js, only on pages with saved widget state)
     # resolves its font files against its module path; map that path to the local copy. A global
     # `require` object defined before require.js loads is taken as its configuration.
+    # The controls bundle (buttons' icon fonts) resolves against '@jupyter-widgets' itself; require.js
+    # matches the longest prefix, so both map to the same folder.
     app.add_js_file(None, priority=210, body=(
-        "var require = {paths: {'@jupyter-widgets/html-manager/dist': new URL("
-        "(document.documentElement.dataset.content_root || '') + '_static/html-manager', document.baseURI).href}};"))
+        "var require = (function () { var local = new URL((document.documentElement.dataset.content_root"
+        " || '') + '_static/html-manager', document.baseURI).href;"
+        " return {paths: {'@jupyter-widgets/html-manager/dist': local, '@jupyter-widgets': local}}; })();"))
     app.add_css_file("landscape-book.css")
     app.connect("html-page-context", _drop_duplicate_scripts, priority=100)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
