@@ -15,7 +15,10 @@ stops the run with the notebook and the cell named, and a nonzero exit status.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -29,6 +32,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from notebook_tools import smoke_parameters  # noqa: E402
 
 CELL_TIMEOUT_S = 900
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def toc_notebooks() -> list[Path]:
@@ -57,13 +62,74 @@ def toc_notebooks() -> list[Path]:
 
 
 def strip_volatile(path: Path) -> None:
-    """Remove timing metadata that changes on every run (nothing nbval compares)."""
+    """Make a re-execution of an unchanged chapter write the same file.
+
+    Removes timing metadata, merges consecutive stream outputs (how stdout is cut into messages varies
+    from run to run; nbval merges them too) and renames the widget models, whose ids are random uuids,
+    to ids derived from their order of creation.
+    """
     nb = nbformat.read(path, as_version=4)
     nb.metadata.pop("papermill", None)
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
-    nbformat.write(nb, path)
+        if cell.cell_type == "code":
+            cell.outputs = merge_streams(cell.outputs)
+    # Written again after the renaming so that the state's keys are sorted by their new ids.
+    text = nbformat.writes(nbformat.reads(rename_widget_models(nbformat.writes(nb), path.stem), as_version=4))
+    path.write_text(text if text.endswith("\n") else text + "\n")
+
+
+def merge_streams(outputs: list) -> list:
+    merged = []
+    for out in outputs:
+        if (out.get("output_type") == "stream" and merged and merged[-1].get("output_type") == "stream"
+                and merged[-1].get("name") == out.get("name")):
+            merged[-1]["text"] = merged[-1]["text"] + out["text"]
+        else:
+            merged.append(out)
+    return merged
+
+
+def rename_widget_models(text: str, salt: str) -> str:
+    """Replace every widget model id in a notebook's JSON text by a deterministic one.
+
+    Models are numbered in the order they are reached from the widget views in the cell outputs
+    (following their ``IPY_MODEL_`` references), then any others in the order of their state with ids
+    masked; the new id of model ``i`` is a hash of ``salt`` and ``i``.
+    """
+    nb = json.loads(text)
+    state = nb.get("metadata", {}).get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    if not state:
+        return text
+    order: list[str] = []
+
+    def visit(model_id):
+        if model_id in state and model_id not in order:
+            order.append(model_id)
+            walk(state[model_id].get("state", {}))
+
+    def walk(value):
+        if isinstance(value, str) and value.startswith("IPY_MODEL_"):
+            visit(value[len("IPY_MODEL_"):])
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, dict):
+            for key in sorted(value):
+                walk(value[key])
+
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []):
+            visit(out.get("data", {}).get(WIDGET_VIEW, {}).get("model_id"))
+    masked = {m: re.sub("|".join(map(re.escape, state)), "", json.dumps(state[m], sort_keys=True)) for m in state}
+    order += sorted((m for m in state if m not in order), key=lambda m: masked[m])
+    # Through placeholders, so that an old id equal to some new id cannot be renamed twice.
+    for i, old in enumerate(order):
+        text = text.replace(old, f"@@widget-{i}@@")
+    for i in range(len(order)):
+        text = text.replace(f"@@widget-{i}@@", hashlib.sha1(f"{salt}:{i}".encode()).hexdigest()[:32])
+    return text
 
 
 def execute(path: Path, output: Path, parameters: dict | None) -> float:
