@@ -25,7 +25,7 @@ import timeit
 import numpy as np
 
 from landscape_lib import dictionary, generators, solvers, sphere
-from landscape_lib.solvers import _one_blas_thread
+from landscape_lib._threads import one_blas_thread
 
 
 def main(argv=None) -> None:
@@ -53,7 +53,7 @@ def main(argv=None) -> None:
     def products():
         # Exactly the two products of one iteration, nothing else (the floor), with one BLAS thread like
         # the solver's loop, so that the ratio compares like with like whatever OMP_NUM_THREADS says.
-        with _one_blas_thread():
+        with one_blas_thread():
             for _ in range(k):
                 Q @ Yt
                 Z3 @ Yt.T

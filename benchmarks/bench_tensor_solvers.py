@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 
 from landscape_lib import generators, objectives, solvers, sphere, sphere_critical
-from landscape_lib.solvers import _one_blas_thread
+from landscape_lib._threads import one_blas_thread
 
 
 def best_of(repeat, fn):
@@ -171,5 +171,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    with _one_blas_thread():
+    with one_blas_thread():
         main()

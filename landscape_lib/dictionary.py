@@ -44,9 +44,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from ._threads import one_blas_thread
 from ._validation import as_float_array, as_rng, check_open_interval, check_positive, check_unit_norm
 from .critical import deduplicate
-from .solvers import _one_blas_thread
 
 __all__ = [
     "bernoulli_gaussian", "sample_data", "expectation_constants", "expected_fourth_moment",
@@ -146,7 +146,7 @@ def sample_data(A, p: int, theta: float, *, rng=None) -> tuple[np.ndarray, np.nd
     """
     A = _dictionary(A)
     X = bernoulli_gaussian(A.shape[1], p, theta, rng=rng)
-    with _one_blas_thread():  # (n, m) @ (m, p) with small n: threads gain little, and stall when loaded
+    with one_blas_thread():  # (n, m) @ (m, p) with small n: threads gain little, and stall when loaded
         return A @ X, X
 
 
@@ -305,7 +305,7 @@ def monte_carlo_fourth_moment(A, q, theta: float, n_samples: int, *, rng=None,
     s1 = np.zeros(zeta.shape[0])
     s2 = np.zeros(zeta.shape[0])
     done = 0
-    with _one_blas_thread():  # small (k, m) @ (m, chunk) products: BLAS threads only add contention
+    with one_blas_thread():  # small (k, m) @ (m, chunk) products: BLAS threads only add contention
         while done < n_samples:
             c = min(chunk, n_samples - done)
             t = (zeta @ bernoulli_gaussian(A.shape[1], c, theta, rng=gen)) ** 2
@@ -380,7 +380,7 @@ def data_objective(Y, q, theta: float) -> np.ndarray:
     block = max(1, (1 << 22) // Yt.shape[1])
     # The products have inner dimension n (3 in the chapter's sphere plots): one BLAS thread, because
     # spinning BLAS threads on a loaded machine made this several times slower than a single thread.
-    with _one_blas_thread():
+    with one_blas_thread():
         out = np.concatenate([_l4_value(Yt, flat[i:i + block]) for i in range(0, flat.shape[0], block)])
     return out.reshape(q.shape[:-1])
 
@@ -420,7 +420,7 @@ def data_objective_prefixes(Y, q, theta: float, p_values) -> np.ndarray:
     sums = np.empty((flat.shape[0], bounds.size))
     block = max(1, (1 << 22) // Yp.shape[1])
     starts = np.concatenate([[0], bounds[:-1]])
-    with _one_blas_thread():
+    with one_blas_thread():
         for i in range(0, flat.shape[0], block):
             Z = flat[i:i + block] @ Yp
             Z *= Z
@@ -809,7 +809,7 @@ def msp(Y, *, W0=None, rng=None, max_iter: int = 200, tol: float = 1e-10) -> MSP
     obj = [0.25 * float(np.sum((Z * Z) ** 2))]
     converged = False
     it = 0
-    with _one_blas_thread():  # n × n × p products with small n, and an n × n SVD
+    with one_blas_thread():  # n × n × p products with small n, and an n × n SVD
         while it < max_iter:
             it += 1
             W_new = polar_orthogonal((Z * Z * Z) @ Y.T)

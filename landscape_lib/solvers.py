@@ -24,29 +24,17 @@ step), so the slow linear tail of the first-order iteration becomes a few superl
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 import numpy as np
 
+from ._threads import one_blas_thread
 from ._validation import check_positive
 from .objectives import as_matrix
 from .sphere import as_points
 
 __all__ = ["SolverResult", "gradient_descent", "power_iteration", "newton"]
 
-
-def _one_blas_thread():
-    """Run the iteration with one BLAS thread (threadpoolctl, when installed).
-
-    The products are small, ``(N, n) @ (n, m)`` once per iteration: threads only add synchronization, and
-    on a busy machine OpenBLAS's spinning threads made a solver call about 100× slower (measured: 94 s
-    against 0.9 s for 24 starts at n = 64, m = 2048 on 2 loaded cores)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional: without it BLAS keeps its own setting
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 @dataclass(frozen=True)
@@ -258,7 +246,7 @@ def _run(A, q0, update, *, tol, max_iter, polish, polish_below, polish_after=0, 
     newton_only = update is None
     cg_iter = min(n - 1, 20) if cg_iter is None else cg_iter
 
-    with _one_blas_thread():
+    with one_blas_thread():
         At = np.ascontiguousarray(A.T)
         for it in range(max_iter + 1):
             # Two matrix products per iteration; the elementwise work stays O(N m) with few temporaries.

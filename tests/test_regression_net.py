@@ -6,6 +6,7 @@ copy must pass and the changed one must fail.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -34,12 +35,7 @@ def run_nbval(path: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--nbval",
          "--nbval-sanitize-with", str(ROOT / "book" / "nbval_sanitize.cfg"), str(path)],
-        cwd=path.parent, capture_output=True, text=True, env={"PYTHONPATH": str(ROOT), **_env()})
-
-
-def _env():
-    import os
-    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        cwd=path.parent, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
 @pytest.mark.skipif(not CHAPTERS, reason="no chapter yet")
