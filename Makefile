@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book execute test venv browser lint clean
+.PHONY: book execute test portability venv browser lint clean
 
 ## book: install, execute every chapter with papermill into a build copy, render _build/html
 book: venv
@@ -17,6 +17,10 @@ execute: venv
 ## test: install, lint, unit tests, smoke run, nbval, render the committed outputs, browser checks
 test: venv browser
 	$(BIN)/python scripts/run_tests.py
+
+## portability: execute every chapter under other numerical kernels, report each printed number that changes
+portability: venv
+	$(BIN)/python scripts/portability.py
 
 venv: $(STAMP)
 

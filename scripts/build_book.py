@@ -22,6 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
 SRC = BUILD / "src"
 sys.path.insert(0, str(ROOT / "scripts"))
+if __name__ == "__main__":
+    import numerics_env
+
+    numerics_env.ensure()  # the chapters execute under the pinned numerical environment
 import execute_notebooks  # noqa: E402
 import fetch_static_assets  # noqa: E402
 

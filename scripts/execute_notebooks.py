@@ -23,12 +23,17 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
-import papermill as pm
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
+if __name__ == "__main__":
+    # Before anything numerical loads, in this process and in the kernels it starts (they inherit it).
+    import numerics_env
+
+    numerics_env.ensure()
+
+import nbformat  # noqa: E402
+import papermill as pm  # noqa: E402
+import yaml  # noqa: E402
 from notebook_tools import smoke_parameters  # noqa: E402
 
 CELL_TIMEOUT_S = 900

@@ -1,10 +1,15 @@
 """Everything `make test` runs, in order, with the time each stage took.
 
+Runs under the pinned numerical environment (``scripts/numerics_env.py``), printed first.
+
 1. lint (ruff) over landscape_lib, tests, benchmarks, scripts;
 2. unit tests (pytest, everything not marked ``notebooks`` or ``book``);
 3. the papermill smoke run of every chapter with its quick parameters, the notebook-structure checks and
    the proof that the regression net can fail (``-m notebooks``);
-4. strict ``pytest --nbval`` of every chapter against its committed outputs;
+4. strict ``pytest --nbval`` of every chapter against its committed outputs, then the portability check:
+   every chapter executed under other kernels (``scripts/portability.py``), each changed number reported.
+   On a CPU that cannot run the pinned kernels both are replaced by the portability check in tolerance
+   mode;
 5. the committed outputs rendered into ``_build/html`` (no execution);
 6. the rendered book in headless Chromium (``-m book``).
 
@@ -22,19 +27,34 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "scripts"))
+if __name__ == "__main__":
+    import numerics_env
+
+    # Every stage inherits the pinned numerical environment (set before any numerical library loads).
+    MODE = numerics_env.ensure()
+else:
+    MODE = "pinned"
 from execute_notebooks import toc_notebooks  # noqa: E402
 
 
-def stages() -> list[tuple[str, list[str]]]:
+def stages(mode: str = "pinned") -> list[tuple[str, list[str]]]:
     pytest = [str(BIN / "pytest"), "-p", "no:cacheprovider"]
     chapters = [str(p.relative_to(ROOT)) for p in toc_notebooks()]
     nbval = pytest + ["--nbval", "--nbval-sanitize-with", "book/nbval_sanitize.cfg",
                       "--nbval-cell-timeout", "900", "-q", *chapters]
+    portability = [sys.executable, "scripts/portability.py"]
+    if mode == "tolerance":
+        # The pinned kernels cannot run here: the chapters are executed with this machine's own kernels
+        # and compared with the stated tolerances (scripts/portability.py) instead of exactly.
+        regression = [("chapters against committed outputs, tolerance mode", portability + ["--mode", "tolerance"])]
+    else:
+        regression = [("nbval against committed outputs", nbval if chapters else ["true"]),
+                      ("portability check (alternative kernels)", portability + ["--mode", "alternative"])]
     return [
         ("lint", [str(BIN / "ruff"), "check", "landscape_lib", "tests", "benchmarks", "scripts"]),
         ("unit tests", pytest + ["-q", "-m", "not notebooks and not book", "tests"]),
         ("notebook smoke run and structure", pytest + ["-q", "-m", "notebooks", "tests"]),
-        ("nbval against committed outputs", nbval if chapters else ["true"]),
+        *regression,
         ("render committed outputs", [sys.executable, "scripts/build_book.py", "--committed"]),
         ("rendered book in Chromium", pytest + ["-q", "-m", "book", "tests"]),
     ]
@@ -42,7 +62,7 @@ def stages() -> list[tuple[str, list[str]]]:
 
 def main() -> int:
     results = []
-    for name, cmd in stages():
+    for name, cmd in stages(MODE):
         print(f"\n=== {name}: {' '.join(cmd)}", flush=True)
         start = time.perf_counter()
         code = subprocess.run(cmd, cwd=ROOT).returncode

@@ -33,7 +33,8 @@ def cut_after_first_printed_number(nb):
 
 def run_nbval(path: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--nbval",
+        [sys.executable, str(ROOT / "scripts" / "numerics_env.py"), "--",
+         sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--nbval",
          "--nbval-sanitize-with", str(ROOT / "book" / "nbval_sanitize.cfg"), str(path)],
         cwd=path.parent, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
