@@ -134,9 +134,21 @@ def _clip_coherence(A: np.ndarray, n: int, m: int, iterations: int = 400) -> np.
         G[off] = np.clip(G[off], -mu_t, mu_t)
         np.fill_diagonal(G, 1.0)
         w, v = np.linalg.eigh(G)
-        A = (v[:, -n:] * np.sqrt(np.maximum(w[-n:], 0.0))).T
-        A = _unit_columns(_polar_tight(A, n, m))
+        rebuilt = (v[:, -n:] * np.sqrt(np.maximum(w[-n:], 0.0))).T
+        A = _unit_columns(_polar_tight(_nearest_rotation(rebuilt, A), n, m))
     return A
+
+
+def _nearest_rotation(B: np.ndarray, A: np.ndarray) -> np.ndarray:
+    r"""``Q B`` for the orthogonal ``Q`` that brings ``B`` nearest to ``A`` (orthogonal Procrustes).
+
+    A frame rebuilt from its Gram matrix is fixed only up to a rotation of :math:`\mathbb{R}^n`, and
+    near a tight frame the top eigenvalue of the Gram matrix is ``n``-fold: LAPACK then picks the
+    eigenvectors, and so the rotation, differently on different CPUs. Rotating back to the previous
+    iterate makes the result a continuous function of the start, the same on every machine.
+    """
+    u, _, vt = np.linalg.svd(A @ B.T)
+    return (u @ vt) @ B
 
 
 def harmonic_frame(n: int, m: int) -> np.ndarray:

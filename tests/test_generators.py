@@ -81,3 +81,16 @@ def test_errors():
         generators.coherence(np.array([[1.0, 0.0], [0.0, 0.0]]))
     with pytest.raises(ValueError, match="finite"):
         generators.tightness_error(np.array([[1.0, np.nan], [0.0, 1.0]]))
+
+
+def test_rebuilt_frame_keeps_its_rotation():
+    """The Gram-rebuilt frame is rotated back to the previous iterate: any rotation LAPACK picks for the
+    eigenvectors gives the same frame (so the frame is the same on every CPU)."""
+    from landscape_lib.generators import _nearest_rotation
+
+    rng = np.random.default_rng(4)
+    A = generators.random_frame(4, 9, rng=rng)
+    B = A + 0.05 * rng.standard_normal(A.shape)
+    Q, _ = np.linalg.qr(rng.standard_normal((4, 4)))
+    np.testing.assert_allclose(_nearest_rotation(Q @ B, A), _nearest_rotation(B, A), atol=1e-12)
+    assert np.linalg.norm(_nearest_rotation(B, A) - A) <= np.linalg.norm(B - A) + 1e-12
