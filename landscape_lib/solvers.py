@@ -11,7 +11,7 @@ follows the starts still running, not the slowest one.
   :math:`q_{k+1} = R_{q_k}(-\tau_k \operatorname{grad} f(q_k))`. The rule is scale invariant
   (``f`` is homogeneous of degree 4 in ``A``); :math:`\eta = 1` is exactly the power iteration.
 * :func:`power_iteration` — :math:`q_{k+1} = A\zeta_k^{\circ 3} / \|A\zeta_k^{\circ 3}\|_2`
-  (``MATH.md`` §3: Riemannian GD with :math:`\tau = 1/\|\zeta\|_4^4`).
+  (the book's Formulas appendix, ``book/formulas.md``: Riemannian GD with :math:`\tau = 1/\|\zeta\|_4^4`).
 * :func:`newton` — Riemannian Newton's method on :math:`\operatorname{grad} f = 0`, which converges to
   the nearby critical point whatever its type (used to find saddles and maxima, chapter 2).
 
@@ -43,7 +43,7 @@ class SolverResult:
 
     Attributes
     ----------
-    points : ndarray of shape (*S, n)
+    points : ndarray of shape S + (n,)
         Final iterates (unit vectors).
     values : ndarray of shape S
         :math:`f` at the final iterates.
@@ -55,9 +55,9 @@ class SolverResult:
         How many of those were Newton steps.
     converged : ndarray of shape S, dtype bool
         ``grad_norms < tol`` reached within ``max_iter``.
-    path : ndarray of shape (T + 1, *S, n) or None
+    path : ndarray of shape (T + 1,) + S + (n,), or None
         With ``record=True``: the iterates, a start's last point repeated after it has stopped.
-    grad_norm_path : ndarray of shape (T + 1, *S) or None
+    grad_norm_path : ndarray of shape (T + 1,) + S, or None
         With ``record=True``: gradient norms per iteration, NaN after a start has stopped.
     """
 
@@ -202,7 +202,9 @@ def _newton_cg(A, q, g_r, s, z, iters):
     p = r.copy()
     rr = np.einsum("ij,ij->i", r, r)
     gnorm = np.sqrt(rr)
-    goal = (np.minimum(0.1, gnorm) * gnorm) ** 2  # forcing term: superlinear convergence
+    # Forcing term min(0.1, |grad|): superlinear convergence. Floored at 1e-6 relative: asked for less, CG
+    # runs on into round-off, where the sign of p·Hp (and so the "negative curvature" flag) is noise.
+    goal = (np.clip(gnorm, 1e-6, 0.1) * gnorm) ** 2
     ok = np.ones(q.shape[0], dtype=bool)
     run = rr > goal
     for _ in range(iters):
