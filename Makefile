@@ -36,7 +36,7 @@ browser:
 	scripts/install_chromium.sh
 
 lint: venv
-	$(BIN)/ruff check landscape_lib tests benchmarks scripts
+	$(BIN)/ruff check landscape_lib tests benchmarks scripts book/_ext conftest.py
 
 clean:
 	rm -rf _build _vendor

@@ -11,7 +11,7 @@ Data :math:`Y = A X \in \mathbb{R}^{n \times p}` with a dictionary :math:`A \in 
 so :math:`\mathbb{E}\|Y^\top q\|_4^4 = c_1 \|A^\top q\|_4^4 + c_2(q)` with :math:`c_1 = 3\theta(1-\theta)p`
 and :math:`c_2(q) = 3\theta^2 p \|A^\top q\|_2^4`. For a unit-norm tight frame
 (:math:`(n/m) A A^\top = I`) :math:`\|A^\top q\|_2^2 = m/n = \kappa` on the whole sphere, and
-:math:`c_2 = 3\theta^2 p \kappa^2` is a constant (``../shared/MATH.md`` §4).
+:math:`c_2 = 3\theta^2 p \kappa^2` is a constant (``book/formulas.md``).
 
 **Normalization used throughout the book.** The data objective is the chapter-2 ℓ4 objective with ``A``
 replaced by the *normalized data*

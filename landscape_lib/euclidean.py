@@ -300,7 +300,7 @@ def find_critical_points(objective, starts, *, eig_tol: float = 1e-6, dedup_tol:
 
     Returns
     -------
-    CriticalPoints
+    landscape_lib.euclidean.CriticalPoints
 
     Notes
     -----
@@ -358,7 +358,7 @@ def compare_with_known(found: CriticalPoints, known_points, known_types, *,
 
     Parameters
     ----------
-    found : CriticalPoints
+    found : landscape_lib.euclidean.CriticalPoints
     known_points : array_like of shape (K, d)
     known_types : sequence of CriticalType, length K
     tol : float, default 1e-6

@@ -10,14 +10,14 @@ and its *coherence* is :math:`\mu(A) = \max_{i \ne j} |\langle a_i, a_j\rangle|`
 Welch bound :math:`\mu \ge \sqrt{(m - n)/(n(m - 1))}`. These are the assumptions of the overcomplete
 landscape theorem of Qu et al. (ICLR 2020), used in chapters 2 and 3. Which generator guarantees what:
 
-=========================  ============  =========================  ===========================
-generator                  unit columns  tight (n/m) A Aᵀ = I       coherence
-=========================  ============  =========================  ===========================
-:func:`random_frame`       yes           no                         ≈ √(4 log m / n), random
-:func:`tight_frame`        yes           yes (to ``tol``)           low with ``low_coherence``
-:func:`harmonic_frame`     yes           yes (exact)                structured, can be high
-:func:`rotated_bases_frame` yes          yes (exact)                high by construction
-=========================  ============  =========================  ===========================
+============================  ============  =========================  ===========================
+generator                     unit columns  tight (n/m) A Aᵀ = I       coherence
+============================  ============  =========================  ===========================
+:func:`random_frame`          yes           no                         ≈ √(4 log m / n), random
+:func:`tight_frame`           yes           yes (to ``tol``)           low with ``low_coherence``
+:func:`harmonic_frame`        yes           yes (exact)                structured, can be high
+:func:`rotated_bases_frame`   yes           yes (exact)                high by construction
+============================  ============  =========================  ===========================
 """
 
 from __future__ import annotations

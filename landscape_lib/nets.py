@@ -3,7 +3,7 @@
 The CIFAR variant of a ResNet (He et al. 2016) replaces the ImageNet stem (7×7 convolution with
 stride 2 followed by a max-pool) by a single 3×3 convolution with stride 1 and no max-pool, so a
 32×32 image keeps its resolution in the first stage. Three options matter for neural collapse
-(Zhu et al. 2021, §6 of the book's ``MATH.md``):
+(Zhu et al. 2021; the book's Formulas appendix, ``book/formulas.md``):
 
 * ``width`` — the base channel count (64 is the standard ResNet; chapter 6 sweeps it);
 * ``feature_dim`` — the dimension ``d`` of the features at the classifier input; ``feature_dim = K``

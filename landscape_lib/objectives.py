@@ -13,7 +13,7 @@ For :math:`A = [a_1, \dots, a_m] \in \mathbb{R}^{n \times m}` and :math:`\zeta =
     \operatorname{Hess} f(q) = P_q\bigl(-3 A \operatorname{diag}(\zeta^{\circ 2}) A^\top
         + \|\zeta\|_4^4 I\bigr) P_q
 
-(``MATH.md`` §3; :math:`\langle q, \nabla f(q)\rangle = -\|\zeta\|_4^4`). Minimizing ``f`` on the sphere
+(``book/formulas.md``; :math:`\langle q, \nabla f(q)\rangle = -\|\zeta\|_4^4`). Minimizing ``f`` on the sphere
 maximizes the fourth moment of the correlations with the columns: its targets are :math:`\pm a_i`.
 
 Conventions

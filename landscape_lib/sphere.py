@@ -15,7 +15,7 @@ With :math:`P_q = I - q q^\top` the projection onto the tangent space :math:`T_q
 and the retraction :math:`R_q(v) = (q + v)/\|q + v\|_2` (second order, so Taylor checks with the Hessian
 term hold along it). Critical points (:math:`\operatorname{grad} f = 0`) are classified by the
 :math:`n - 1` eigenvalues of :math:`B^\top \operatorname{Hess} f(q) B` where the columns of ``B`` are an
-orthonormal basis of :math:`T_q` (:func:`tangent_basis`). See ``MATH.md`` §2.
+orthonormal basis of :math:`T_q` (:func:`tangent_basis`). See the book's Formulas appendix (``book/formulas.md``).
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def random_points(n: int, size=(), *, rng=None) -> np.ndarray:
 
     Returns
     -------
-    ndarray of shape (*size, n)
+    ndarray of shape size + (n,)
     """
     check_positive(n, "n", integer=True)
     if n < 2:

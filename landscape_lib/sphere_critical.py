@@ -13,7 +13,7 @@ polishes every limit with Newton steps to a gradient norm below ``tol``, merges 
 even) with :func:`landscape_lib.critical.deduplicate`, and classifies each point by the eigenvalues of its
 tangent-space Hessian :math:`B^\top \operatorname{Hess} f(q) B` with
 :func:`landscape_lib.critical.classify_eigenvalues`. Random starts can miss a critical point with a tiny
-basin; the search is a numerical experiment, and the orthogonal case (closed form, ``MATH.md`` §3) is the
+basin; the search is a numerical experiment, and the orthogonal case (closed form, ``book/formulas.md``) is the
 test that it finds everything there.
 """
 
@@ -88,7 +88,7 @@ def classify_points(A, q, *, eig_tol: float = 1e-6) -> CriticalPoints:
 
     Returns
     -------
-    CriticalPoints
+    landscape_lib.sphere_critical.CriticalPoints
     """
     A = as_matrix(A)
     q = as_points(q, A.shape[0])
@@ -125,7 +125,7 @@ def find_critical_points(A, *, n_starts: int = 300, tol: float = 1e-10, dedup_to
 
     Returns
     -------
-    CriticalPoints
+    landscape_lib.sphere_critical.CriticalPoints
         Sorted by type (minimizers, saddles, maximizers, degenerate), then by value, then by coordinates.
     """
     A = as_matrix(A)

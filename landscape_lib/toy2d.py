@@ -5,19 +5,17 @@ together with its critical points and their types, known in closed form (or as t
 polynomial), so that the numerical critical-point finder of :mod:`landscape_lib.euclidean` can be checked
 against them.
 
-========================  =======================================================  =====================
-factory                   :math:`f(x, y)`                                           critical points
-========================  =======================================================  =====================
-:func:`bowl`              :math:`x^2 + 2y^2`                                        minimizer at 0
-:func:`cap`               :math:`-x^2 - 2y^2`                                       maximizer at 0
-:func:`strict_saddle`     :math:`x^2 - y^2`                                         strict saddle at 0
-:func:`monkey_saddle`     :math:`x^3 - 3xy^2`                                       degenerate at 0
-:func:`quartic_saddle`    :math:`x^4 - y^4`                                         degenerate at 0
-:func:`four_wells`        :math:`(x^2-1)^2 + (y^2-1)^2 + ax + by + cxy`             4 minima (1 global),
-                                                                                    4 saddles, 1 maximum
-:func:`rank_one_factorization`  :math:`\tfrac14\|xx^\top - M\|_F^2`                 global minima, strict
-                                                                                    saddles, a maximum
-========================  =======================================================  =====================
+==============================  =============================================  =========================================
+factory                         :math:`f(x, y)`                                critical points
+==============================  =============================================  =========================================
+:func:`bowl`                    :math:`x^2 + 2y^2`                             minimizer at 0
+:func:`cap`                     :math:`-x^2 - 2y^2`                            maximizer at 0
+:func:`strict_saddle`           :math:`x^2 - y^2`                              strict saddle at 0
+:func:`monkey_saddle`           :math:`x^3 - 3xy^2`                            degenerate at 0
+:func:`quartic_saddle`          :math:`x^4 - y^4`                              degenerate at 0
+:func:`four_wells`              :math:`(x^2-1)^2 + (y^2-1)^2 + ax + by + cxy`  4 minima (1 global), 4 saddles, 1 maximum
+:func:`rank_one_factorization`  :math:`\tfrac14\|xx^\top - M\|_F^2`            global minima, strict saddles, a maximum
+==============================  =============================================  =========================================
 """
 
 from __future__ import annotations

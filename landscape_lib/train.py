@@ -1,7 +1,7 @@
 """Training loop of the deep neural-collapse chapters (5–7), with NC metrics per epoch and a command line.
 
 :func:`train` trains a CIFAR ResNet (:mod:`landscape_lib.nets`) on a data set of :mod:`landscape_lib.data`
-with SGD, Adam or L-BFGS and the schedules of the paper's public code (Zhu et al. 2021; ``MATH.md`` §6),
+with SGD, Adam or L-BFGS and the schedules of the paper's public code (Zhu et al. 2021; chapter 5 lists them),
 and every ``metrics_every`` epochs measures, on the training set in eval mode without augmentation:
 
 * NC1–NC4 and the equinorm/equiangularity measures through the streaming statistics of
@@ -45,6 +45,7 @@ from .nets import MODELS, build_model
 __all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "OPTIMIZERS", "paper_defaults", "train",
            "train_epoch", "evaluate", "extract_features", "make_optimizer", "resolve_device", "write_history", "main"]
 
+#: The optimizers :func:`train` accepts (``optimizer=``).
 OPTIMIZERS = ("sgd", "adam", "lbfgs")
 #: Columns of every history row that come from :class:`landscape_lib.collapse.CollapseMetrics`.
 NC_KEYS = ("nc1", "nc2_classifier", "nc2_means", "nc3_ufm", "nc3_papyan", "nc4", "equinorm_classifier",
@@ -55,7 +56,7 @@ HISTORY_KEYS = ("epoch", "lr", "train_loss_running", "train_acc_running", "train
 
 
 def paper_defaults(optimizer: str, *, random_labels: bool = False) -> dict:
-    """Learning rate, batch size and weight decay of the paper's code (``MATH.md`` §6).
+    """Learning rate, batch size and weight decay of the paper's code (chapter 5 lists them).
 
     SGD: lr 0.05, momentum 0.9, weight decay 5e-4, batch 128; Adam: lr 1e-4, batch 128; L-BFGS: lr 0.1,
     history 10, strong Wolfe line search, batch 1024, weight decay added to the loss. Random labels
@@ -137,7 +138,7 @@ class TrainResult:
     Attributes
     ----------
     history : list of dict
-        One row per epoch (keys :data:`HISTORY_KEYS`; metric columns are ``None`` on epochs without
+        One row per epoch (keys ``HISTORY_KEYS``; metric columns are ``None`` on epochs without
         metrics).
     model : torch.nn.Module
         The trained network (on ``device``).

@@ -4,7 +4,8 @@ Usage::
 
     python scripts/execute_notebooks.py [NOTEBOOK ...]                 # in place, default parameters
     python scripts/execute_notebooks.py --output-dir DIR               # into DIR (the build copy)
-    python scripts/execute_notebooks.py --smoke --output-dir DIR       # quick parameters (tests/smoke_parameters.yml)
+    python scripts/execute_notebooks.py --smoke --output-dir DIR       # quick parameters
+                                                                       # (tests/book/smoke_parameters.yml)
 
 Without notebooks, every chapter listed in ``_toc.yml`` is executed in reading order. Prints which
 chapter runs and how long it took. Volatile metadata (papermill timings, execution timestamps) is
@@ -159,7 +160,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every chapter in _toc.yml")
     parser.add_argument("--output-dir", type=Path, help="write executed copies here (default: in place)")
-    parser.add_argument("--smoke", action="store_true", help="use the quick parameters of tests/smoke_parameters.yml")
+    parser.add_argument("--smoke", action="store_true",
+                        help="use the quick parameters of tests/book/smoke_parameters.yml")
     parser.add_argument("--extra", action="append", default=[], metavar="NAME=YAML",
                         help="override one parameter for every notebook (repeatable)")
     args = parser.parse_args(argv)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs Debian's chromium (used headless by tests/test_rendered_book.py) when it is missing.
+# Installs Debian's chromium (used headless by tests/book/test_rendered_book.py) when it is missing.
 set -euo pipefail
 if command -v chromium >/dev/null 2>&1; then
   exit 0

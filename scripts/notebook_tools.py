@@ -1,7 +1,7 @@
 """Helpers for the chapter notebooks: the standard setup cell and the quick (smoke) parameters.
 
 ``python scripts/notebook_tools.py setup-cell`` prints the setup cell every chapter starts with; it is
-generated from the repository URL in ``_config.yml`` and ``tests/test_notebook_structure.py`` checks that
+generated from the repository URL in ``_config.yml`` and ``tests/book/test_notebook_structure.py`` checks that
 each chapter carries exactly this cell.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-SMOKE_FILE = ROOT / "tests" / "smoke_parameters.yml"
+SMOKE_FILE = ROOT / "tests" / "book" / "smoke_parameters.yml"
 
 
 def repository_url() -> str:

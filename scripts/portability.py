@@ -11,7 +11,7 @@ Every compared cell (code cells without the ``nbval-ignore-output`` tag) is redu
 The words must be equal. Each number that changes is reported with its chapter, cell and line, and
 classified:
 
-* **chaotic** — the cell is listed in ``tests/portability.yml`` (training runs, where a last-bit
+* **chaotic** — the cell is listed in ``tests/book/portability.yml`` (training runs, where a last-bit
   difference in one kernel grows over thousands of steps) and the number lies within the tolerance
   stated there (within ``atol``, or within a ratio ``factor``), with the reason and the measured spread
   it was derived from;
@@ -35,7 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
-TOLERANCES_FILE = ROOT / "tests" / "portability.yml"
+TOLERANCES_FILE = ROOT / "tests" / "book" / "portability.yml"
 IGNORE = "nbval-ignore-output"
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?|[-+]?\b(?:nan|inf)\b")
 
@@ -99,7 +99,7 @@ def within(old: str, new: str, factor: float, atol: float) -> bool:
 
 
 def load_tolerances(path: Path = TOLERANCES_FILE) -> dict:
-    """``{chapter file name: {cell id: {"factor", "atol", "why"}}}`` from ``tests/portability.yml``."""
+    """``{chapter file name: {cell id: {"factor", "atol", "why"}}}`` from ``tests/book/portability.yml``."""
     import yaml
 
     data = yaml.safe_load(path.read_text()) if path.exists() else None

@@ -3,7 +3,8 @@
 Runs under the pinned numerical environment (``scripts/numerics_env.py``), printed first.
 
 1. lint (ruff) over landscape_lib, tests, benchmarks, scripts;
-2. unit tests (pytest, everything not marked ``notebooks`` or ``book``);
+2. the library's unit tests (``tests/unit``), then the tests of the book's tooling (``tests/book``, not
+   marked ``notebooks`` or ``book``: scripts, numerical environment, book extension);
 3. the papermill smoke run of every chapter with its quick parameters, the notebook-structure checks and
    the proof that the regression net can fail (``-m notebooks``);
 4. strict ``pytest --nbval`` of every chapter against its committed outputs, then the portability check:
@@ -51,12 +52,14 @@ def stages(mode: str = "pinned") -> list[tuple[str, list[str]]]:
         regression = [("nbval against committed outputs", nbval if chapters else ["true"]),
                       ("portability check (alternative kernels)", portability + ["--mode", "alternative"])]
     return [
-        ("lint", [str(BIN / "ruff"), "check", "landscape_lib", "tests", "benchmarks", "scripts"]),
-        ("unit tests", pytest + ["-q", "-m", "not notebooks and not book", "tests"]),
-        ("notebook smoke run and structure", pytest + ["-q", "-m", "notebooks", "tests"]),
+        ("lint", [str(BIN / "ruff"), "check", "landscape_lib", "tests", "benchmarks", "scripts", "book/_ext",
+                  "conftest.py"]),
+        ("library unit tests", pytest + ["-q", "tests/unit"]),
+        ("book tooling tests", pytest + ["-q", "-m", "not notebooks and not book", "tests/book"]),
+        ("notebook smoke run and structure", pytest + ["-q", "-m", "notebooks", "tests/book"]),
         *regression,
         ("render committed outputs", [sys.executable, "scripts/build_book.py", "--committed"]),
-        ("rendered book in Chromium", pytest + ["-q", "-m", "book", "tests"]),
+        ("rendered book in Chromium", pytest + ["-q", "-m", "book", "tests/book"]),
     ]
 
 

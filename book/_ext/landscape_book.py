@@ -1,12 +1,17 @@
-"""myst-nb mime-render plugin: draws plotly figures in the HTML book from plotly's own MIME type.
+"""The book's own Sphinx extension: plotly figures, local scripts, and one fix for duplicated scripts.
+
+Loaded only by the book's configuration (``_config.yml``: ``sphinx.local_extensions``); it is not part of
+``landscape_lib`` and registers nothing in the Python environment, so installing the library changes no
+other project's rendering.
 
 Executed by papermill, plotly emits ``application/vnd.plotly.v1+json`` (JupyterLab draws it, Colab picks
-its own renderer when the cell runs). myst-nb does not know that type and would drop the figure; this
-plugin, registered under the entry-point group ``myst_nb.mime_renderers`` in ``pyproject.toml``, ranks it
-first for the HTML builders and turns it into a ``div`` plus a ``Plotly.newPlot`` call against the book's
-local ``_static/plotly.min.js``. The div id is a hash of the figure, so re-rendering is reproducible.
-
-Only myst-nb imports this module (the library itself never does).
+its own renderer when the cell runs). myst-nb does not know that type and would drop the figure. This
+extension adds a mime renderer to the list myst-nb consults (myst-nb finds its renderers through the
+``myst_nb.mime_renderers`` entry-point group; registering one there would change every myst-nb project
+in the environment, so the list is extended here, inside this Sphinx process only). The renderer ranks
+the plotly type first for the HTML builders and turns it into a ``div`` plus a ``Plotly.newPlot`` call
+against the book's local ``_static/plotly.min.js``. The div id is a hash of the figure, so re-rendering
+is reproducible.
 """
 
 from __future__ import annotations
@@ -86,12 +91,28 @@ class PlotlyMimeRenderer:
         return [nodes.raw("", figure_html(figure), format="html", classes=["output", "text_html"])]
 
 
+def register_renderer() -> None:
+    """Add :class:`PlotlyMimeRenderer` to the mime renderers myst-nb consults, in this process only."""
+    from myst_nb.core import render
+
+    found = render.load_mime_renders
+    if getattr(found, "landscape_book", False):
+        return
+
+    def with_plotly():
+        return [*found(), PlotlyMimeRenderer]
+
+    with_plotly.landscape_book = True
+    render.load_mime_renders = with_plotly
+
+
 def setup(app):
-    """Sphinx extension: load the local plotly.js on every page, before require.js.
+    """Sphinx extension: the plotly renderer; the local plotly.js on every page, before require.js.
 
     plotly.js loaded after require.js would register itself as an anonymous AMD module instead of
     defining ``window.Plotly``, hence the priority below myst-nb's widget scripts (500).
     """
+    register_renderer()
     app.add_js_file("plotly.min.js", priority=200)
     app.add_js_file(None, priority=205, body=_DRAW_JS)
     # The widgets manager (an AMD bundle loaded by require.js, only on pages with saved widget state)

@@ -17,7 +17,7 @@ from .._validation import as_float_array
 from .style import LINE_COLORS, base_layout
 
 __all__ = ["METRIC_TITLES", "metrics_sweep_figure", "nc_curves_figure", "etf_animation_figure",
-           "threshold_figure", "loss_slice_figure", "spectrum_figure"]
+           "threshold_figure", "loss_slice_figure"]
 
 #: Short titles of the CollapseMetrics fields.
 METRIC_TITLES = {
@@ -283,24 +283,4 @@ def loss_slice_figure(alphas, betas, Z, points: Mapping[str, tuple] | None = Non
     fig.update_xaxes(title_text=xaxis_title)
     fig.update_yaxes(title_text=yaxis_title)
     fig.update_layout(**base_layout(title, height=480))
-    return fig
-
-
-def spectrum_figure(spectra: Mapping[str, np.ndarray], *, title: str | None = None) -> go.Figure:
-    """Hessian eigenvalues at several points, sorted, as markers on a linear axis with a line at zero.
-
-    Parameters
-    ----------
-    spectra : mapping of str to array_like
-        Point label → eigenvalues (any number).
-    """
-    fig = go.Figure()
-    for j, (name, vals) in enumerate(spectra.items()):
-        v = np.sort(as_float_array(vals, f"spectra[{name!r}]", ndim=1))
-        fig.add_trace(go.Scatter(x=np.arange(1, v.size + 1), y=_round(v), mode="markers", name=name,
-                                 marker=dict(color=LINE_COLORS[j % len(LINE_COLORS)], size=8)))
-    fig.add_hline(y=0.0, line=dict(color="gray", dash="dash"))
-    fig.update_xaxes(title_text="index (ascending)")
-    fig.update_yaxes(title_text="Hessian eigenvalue")
-    fig.update_layout(**base_layout(title, height=380))
     return fig

@@ -132,7 +132,7 @@ def taxonomy_figure(toys, criticals=None, *, resolution: int = 41) -> go.Figure:
     Parameters
     ----------
     toys : sequence of Toy2D
-    criticals : sequence of CriticalPoints or None, optional
+    criticals : sequence of landscape_lib.euclidean.CriticalPoints or None, optional
         Numerically found critical points per example (default: the known ones).
     """
     toys = list(toys)

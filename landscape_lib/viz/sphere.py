@@ -92,7 +92,7 @@ def landscape_figure(A, critical=None, *, mesh=None, show_columns: bool = True, 
     Parameters
     ----------
     A : array_like of shape (3, m)
-    critical : CriticalPoints, optional
+    critical : landscape_lib.sphere_critical.CriticalPoints, optional
         From :func:`landscape_lib.sphere_critical.find_critical_points`; drawn as ``±q`` by type.
     mesh : ndarray of shape (r, c, 3), optional
         Default :func:`sphere_mesh`.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 from execute_notebooks import toc_notebooks  # noqa: E402
 from notebook_tools import setup_cell_source, smoke_parameters  # noqa: E402

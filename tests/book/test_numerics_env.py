@@ -143,4 +143,4 @@ def test_tolerance_file_entries_state_their_reason(tmp_path):
     path.write_text("ch.ipynb:\n  cell0: {factor: 0.5, atol: 0, why: x}\n")
     with pytest.raises(SystemExit, match="factor must be"):
         portability.load_tolerances(path)
-    assert portability.load_tolerances(ROOT / "tests" / "portability.yml") is not None
+    assert portability.load_tolerances(ROOT / "tests" / "book" / "portability.yml") is not None

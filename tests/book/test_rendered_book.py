@@ -80,7 +80,8 @@ def open_page(browser, url: str):
 
 
 # Pages without notebook figures; the chapters are opened (and checked for errors) by the figure test.
-PAGES = ["index.html", "book/intro.html", "book/notation.html", "book/references.html"]
+PAGES = ["index.html", "book/intro.html", "book/notation.html", "book/references.html", "book/formulas.html",
+         "book/api.html"]
 
 
 @pytest.mark.parametrize("page_path", PAGES)
@@ -116,3 +117,25 @@ def test_every_figure_is_drawn(server, browser, notebook):
         assert not problems, f"{page_path}:\n" + "\n".join(problems)
     finally:
         page.close()
+
+
+def public_modules() -> list[str]:
+    """Every public module of landscape_lib (private ones start with an underscore)."""
+    lib = ROOT / "landscape_lib"
+    return sorted("landscape_lib." + ".".join(p.relative_to(lib).with_suffix("").parts)
+                  for p in lib.rglob("*.py") if not any(part.startswith("_") for part in p.relative_to(lib).parts))
+
+
+def test_api_reference_documents_every_public_name():
+    """The API reference appendix has an entry for every module and every name in its ``__all__``."""
+    import importlib
+
+    html = (ROOT / "_build" / "html" / "book" / "api.html").read_text()
+    missing = []
+    for name in public_modules():
+        module = importlib.import_module(name)
+        missing += [f"{name}.{attr}" for attr in getattr(module, "__all__", [])
+                    if f'id="{name}.{attr}"' not in html]
+        if f'id="module-{name}"' not in html:
+            missing.append(name)
+    assert not missing, "not in book/api.md's rendered page: " + ", ".join(missing)

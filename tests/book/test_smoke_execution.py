@@ -1,4 +1,4 @@
-"""Every chapter runs end to end under papermill with its quick parameters (tests/smoke_parameters.yml).
+"""Every chapter runs end to end under papermill with its quick parameters (tests/book/smoke_parameters.yml).
 
 This exercises parameter injection and the alternative code paths those parameters select; the numbers
 are not compared (nbval does that against the committed outputs with the default parameters).

@@ -31,7 +31,7 @@ def collapsed_problem(K, d, n, *, rng, offset=0.0, scale=1.0, noise=0.0):
 
 
 def naive_metrics(H, y, W, b, K):
-    """Per-sample-loop reference, written out from the definitions (MATH.md section 5)."""
+    """Per-sample-loop reference, written out from the definitions (book/formulas.md)."""
     N, d = H.shape
     sums = np.zeros((K, d))
     counts = np.zeros(K)

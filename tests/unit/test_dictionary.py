@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from landscape_lib import dictionary as dl
+from landscape_lib import generators
 
 
 def untf_two_bases(n, rng):
@@ -126,7 +127,6 @@ def test_normalization_makes_expectation_the_tensor_objective():
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_data_objective_approaches_tensor_objective(seed):
-    pytest.importorskip("landscape_lib.objectives")
     rng = np.random.default_rng(seed)
     A = untf_two_bases(4, rng)
     grid = random_unit_points(300, 4, rng)
@@ -207,8 +207,7 @@ def test_first_recovery():
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_recover_whole_dictionary_easy_instance(seed):
     # An overcomplete (kappa = 2) low-coherence unit-norm tight frame, sparse codes, plenty of samples.
-    gen = pytest.importorskip("landscape_lib.generators")
-    pytest.importorskip("landscape_lib.solvers")
+    gen = generators
     rng = np.random.default_rng(seed)
     A = gen.tight_frame(12, 24, low_coherence=True, rng=seed)
     Y, _ = dl.sample_data(A, 20_000, 0.1, rng=rng)
@@ -222,7 +221,6 @@ def test_recover_whole_dictionary_easy_instance(seed):
 
 
 def test_recover_orthogonal_dictionary_column_by_column():
-    pytest.importorskip("landscape_lib.solvers")
     rng = np.random.default_rng(4)
     A = dl.random_orthogonal(8, rng=rng)
     Y, _ = dl.sample_data(A, 5_000, 0.2, rng=rng)
@@ -234,7 +232,6 @@ def test_recover_orthogonal_dictionary_column_by_column():
 def test_recover_dictionary_from_given_starts():
     # Started at the true columns of an orthogonal dictionary, every run stays next to its own column
     # (the data objective has a minimizer there), and the given starts are used in order.
-    pytest.importorskip("landscape_lib.solvers")
     rng = np.random.default_rng(5)
     A = dl.random_orthogonal(6, rng=rng)
     Y, _ = dl.sample_data(A, 5_000, 0.2, rng=rng)
@@ -320,7 +317,6 @@ def test_shapes_that_do_not_fit():
 
 def test_chapter_figures_build_and_stay_small():
     go = pytest.importorskip("plotly.graph_objects")
-    pytest.importorskip("landscape_lib.viz.sphere")
     from landscape_lib.viz import dictionary as viz
     from landscape_lib.viz.sphere import sphere_mesh
 

@@ -8,7 +8,7 @@ from landscape_lib import generators, objectives, solvers, sphere
 
 @pytest.mark.parametrize("seed", range(4))
 def test_power_iteration_equals_rgd_with_unit_relative_step(seed):
-    """MATH.md §3: q − grad f/‖ζ‖₄⁴ = Aζ³/‖ζ‖₄⁴, so the two iterations coincide step by step."""
+    """book/formulas.md: q − grad f/‖ζ‖₄⁴ = Aζ³/‖ζ‖₄⁴, so the two iterations coincide step by step."""
     A = generators.random_frame(6, 18, rng=seed)
     q0 = sphere.random_points(6, 20, rng=seed + 50)
     pw = solvers.power_iteration(A, q0, max_iter=25, record=True)

@@ -1,4 +1,4 @@
-"""Tests of landscape_lib.sphere_critical against the closed form of the orthogonal case (MATH.md §3)."""
+"""Tests of landscape_lib.sphere_critical against the closed form of the orthogonal case (book/formulas.md)."""
 
 import itertools
 
