@@ -41,23 +41,45 @@ def check_unit_norm(x: np.ndarray, name: str, *, atol: float = 1e-8) -> None:
         )
 
 
-def check_positive(value, name: str, *, integer: bool = False, allow_zero: bool = False):
-    """Return ``value`` if it is a positive (or nonnegative) finite number, else raise ``ValueError``."""
+def check_scalar(value, name: str, *, integer: bool = False, low: float | None = None,
+                 high: float | None = None, low_inclusive: bool = True, high_inclusive: bool = True):
+    """Return ``value`` (a Python ``int`` or ``float``) if it is a finite number within the bounds, else raise.
+
+    The one checker of scalar arguments: ``integer=True`` accepts Python and numpy integers (never
+    ``bool``), otherwise any real number (numpy scalars included). ``low``/``high`` bound it, inclusive by
+    default. Raises ``ValueError`` (the library's one error for bad input) for a value of the wrong kind,
+    a non-finite one or one out of range; the message names the argument, says what was expected and
+    shows what came.
+    """
     kind = "integer" if integer else "number"
     ok_type = isinstance(value, numbers.Integral) if integer else isinstance(value, numbers.Real)
-    if isinstance(value, bool) or not ok_type or not np.isfinite(value):
+    if isinstance(value, (bool, np.bool_)) or not ok_type:
+        raise ValueError(f"{name} must be a finite {kind}; got {value!r} of type {type(value).__name__}")
+    value = int(value) if integer else float(value)
+    if not np.isfinite(value):
         raise ValueError(f"{name} must be a finite {kind}; got {value!r}")
-    if value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be {bound}; got {value!r}")
+    below = low is not None and (value < low if low_inclusive else value <= low)
+    above = high is not None and (value > high if high_inclusive else value >= high)
+    if (below or above) and low is not None and high is not None and not (low_inclusive or high_inclusive):
+        raise ValueError(f"{name} must lie in the open interval ({low}, {high}); got {value!r}")
+    if below or above:
+        parts = []
+        if low is not None:
+            parts.append(f"{'>=' if low_inclusive else '>'} {low}")
+        if high is not None:
+            parts.append(f"{'<=' if high_inclusive else '<'} {high}")
+        raise ValueError(f"{name} must be {' and '.join(parts)}; got {value!r}")
     return value
 
 
+def check_positive(value, name: str, *, integer: bool = False, allow_zero: bool = False):
+    """:func:`check_scalar` with the bound ``> 0`` (``>= 0`` with ``allow_zero``)."""
+    return check_scalar(value, name, integer=integer, low=0, low_inclusive=allow_zero)
+
+
 def check_open_interval(value, name: str, low: float, high: float) -> float:
-    """Return ``value`` if ``low < value < high``, else raise ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (low < value < high):
-        raise ValueError(f"{name} must lie in the open interval ({low}, {high}); got {value!r}")
-    return float(value)
+    """:func:`check_scalar` with the bounds ``low < value < high``."""
+    return check_scalar(value, name, low=low, high=high, low_inclusive=False, high_inclusive=False)
 
 
 def as_rng(rng) -> np.random.Generator:

@@ -268,3 +268,34 @@ def test_deduplicate_empty_input_raises():
 def test_deduplicate_bad_input_raises(points, kw, match):
     with pytest.raises(ValueError, match=match):
         deduplicate(points, **kw)
+
+
+# ------------------------------------------------------------------ the one scalar checker (_validation)
+
+@pytest.mark.parametrize(("value", "kwargs", "message"), [
+    (True, dict(integer=True), "m must be a finite integer; got True"),
+    (np.bool_(True), {}, "m must be a finite number"),
+    (2.5, dict(integer=True), "m must be a finite integer; got 2.5 of type float"),
+    ("3", {}, "m must be a finite number; got '3' of type str"),
+    (np.nan, {}, "m must be a finite number; got nan"),
+    (0, dict(integer=True, low=1), "m must be >= 1; got 0"),
+    (1.0, dict(high=1.0, high_inclusive=False), "m must be < 1.0; got 1.0"),
+    (0.0, dict(low=0.0, high=1.0, low_inclusive=False, high_inclusive=False),
+     r"m must lie in the open interval \(0.0, 1.0\); got 0.0"),
+    (-1, dict(integer=True, low=0, high=5), "m must be >= 0 and <= 5; got -1"),
+])
+def test_check_scalar_names_what_was_expected(value, kwargs, message):
+    from landscape_lib._validation import check_scalar
+
+    with pytest.raises(ValueError, match=message):
+        check_scalar(value, "m", **kwargs)
+
+
+def test_check_scalar_accepts_numpy_scalars_and_returns_python_ones():
+    from landscape_lib._validation import check_scalar
+
+    out = check_scalar(np.int64(7), "m", integer=True, low=1)
+    assert out == 7 and type(out) is int
+    out = check_scalar(np.float32(0.5), "t", low=0, high=1, low_inclusive=False, high_inclusive=False)
+    assert out == 0.5 and type(out) is float
+    assert check_scalar(1, "t", low=1) == 1.0  # inclusive bound
