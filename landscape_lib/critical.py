@@ -7,11 +7,12 @@ landscape of an even function).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
 
 import numpy as np
 
-from ._validation import as_float_array, check_positive
+from ._validation import as_float_array, check_positive, check_scalar
 
 
 class CriticalType(str, Enum):
@@ -29,6 +30,125 @@ class CriticalType(str, Enum):
     STRICT_SADDLE = "strict saddle"
     MAXIMIZER = "maximizer"
     DEGENERATE = "degenerate"
+
+
+#: The one order of the critical types: every table, count and figure lists them this way.
+TYPE_ORDER = (CriticalType.MINIMIZER, CriticalType.STRICT_SADDLE, CriticalType.MAXIMIZER, CriticalType.DEGENERATE)
+
+
+@dataclass(frozen=True)
+class CriticalPoints:
+    r"""Distinct critical points with their classification: the one result type of every search.
+
+    Used for the plane (chapter 1, :func:`landscape_lib.euclidean.find_critical_points`) and for the
+    sphere (chapters 2–3, where the eigenvalues are those of the tangent Hessian and, for an even
+    objective, :math:`q` and :math:`-q` are one point: ``antipodal=True``). Built by :func:`collect`.
+
+    Attributes
+    ----------
+    points : ndarray of shape (U, d)
+        One representative per distinct critical point (with ``antipodal``: its largest-magnitude
+        coordinate positive), sorted by type in :data:`TYPE_ORDER`, then by value, then by coordinates.
+    values : ndarray of shape (U,)
+        The objective at the points.
+    eigenvalues : ndarray of shape (U, k)
+        Hessian eigenvalues at each point, ascending (``k = d`` in the plane, ``n - 1`` on the sphere).
+    types : ndarray of shape (U,), dtype object
+        :class:`CriticalType` of each point, from :func:`classify_eigenvalues` with tolerance ``eig_tol``.
+    grad_norms : ndarray of shape (U,)
+        Gradient norms at the points (Riemannian on the sphere).
+    eig_tol : float
+        Eigenvalues with :math:`|\lambda| \le` ``eig_tol`` count as zero.
+    antipodal : bool
+        Whether ``q`` and ``-q`` are identified (each row then stands for two points).
+    hits : ndarray of shape (U,) or None
+        How many starts of the search ended at each point (None when the points were given, not found).
+    n_starts, n_converged : int or None
+        Starts of the search, and how many of them converged (None when the points were given).
+    """
+
+    points: np.ndarray
+    values: np.ndarray
+    eigenvalues: np.ndarray
+    types: np.ndarray
+    grad_norms: np.ndarray
+    eig_tol: float
+    antipodal: bool = False
+    hits: np.ndarray | None = None
+    n_starts: int | None = None
+    n_converged: int | None = None
+
+    def of_type(self, kind: CriticalType) -> np.ndarray:
+        """Boolean mask of shape (U,) of the points of type ``kind``."""
+        kind = CriticalType(kind)
+        # Elementwise identity: numpy would compare a str-valued Enum against an object array as text.
+        return np.array([t is kind for t in self.types], dtype=bool).reshape(self.types.shape)
+
+    def counts(self, *, pairs: bool = False) -> dict:
+        """Number of critical points per type, in :data:`TYPE_ORDER`.
+
+        With ``antipodal`` each row stands for ``q`` and ``-q``: they are counted separately (the
+        convention of the closed forms, e.g. 6 minimizers, 12 saddles, 8 maximizers for ``A = I_3``) unless
+        ``pairs=True``.
+        """
+        factor = 2 if self.antipodal and not pairs else 1
+        return {t: factor * int(np.sum(self.of_type(t))) for t in TYPE_ORDER}
+
+    def count(self, kind: CriticalType, *, pairs: bool = False) -> int:
+        """Number of critical points of type ``kind`` (see :meth:`counts`)."""
+        return self.counts(pairs=pairs)[CriticalType(kind)]
+
+
+def collect(points, values, eigenvalues, *, eig_tol: float, grad_norms=None, antipodal: bool = False,
+            hits=None, n_starts: int | None = None, n_converged: int | None = None) -> CriticalPoints:
+    """Classify distinct critical points and sort them into a :class:`CriticalPoints`.
+
+    Parameters
+    ----------
+    points : array_like of shape (U, d)
+        Distinct critical points (e.g. the ``unique`` of :func:`deduplicate`).
+    values : array_like of shape (U,)
+    eigenvalues : array_like of shape (U, k)
+        Hessian eigenvalues at each point (any order; stored ascending).
+    eig_tol : float
+        Tolerance of :func:`classify_eigenvalues`.
+    grad_norms : array_like of shape (U,), optional
+        Gradient norms at the points (default: NaN, unknown).
+    antipodal : bool, default False
+    hits : array_like of shape (U,), optional
+        Starts per point.
+    n_starts, n_converged : int, optional
+
+    Returns
+    -------
+    CriticalPoints
+        Sorted by type (:data:`TYPE_ORDER`), then value, then coordinates.
+    """
+    x = as_float_array(points, "points", ndim=2, allow_empty=True)
+    u = x.shape[0]
+    f = as_float_array(values, "values", ndim=1, allow_empty=True)
+    lam = as_float_array(eigenvalues, "eigenvalues", ndim=2, allow_empty=True)
+    if lam.shape[0] != u or f.shape[0] != u:
+        raise ValueError(f"values and eigenvalues must have one row per point ({u}); "
+                         f"got shapes {f.shape} and {lam.shape}")
+    eig_tol = check_scalar(eig_tol, "eig_tol", low=0)
+    g = np.full(u, np.nan) if grad_norms is None else np.asarray(grad_norms, dtype=float).reshape(u)
+    h = None if hits is None else np.asarray(hits, dtype=np.int64).reshape(u)
+    lam = np.sort(lam, axis=1)
+    types = np.empty(u, dtype=object)
+    if u:
+        types[:] = list(classify_eigenvalues(lam, tol=eig_tol))
+    rank = np.array([TYPE_ORDER.index(t) for t in types], dtype=np.int64)
+    # Keys for lexsort, last one primary: coordinates (rounded, so that round-off does not reorder ties),
+    # then the value, then the type.
+    keys = tuple(np.round(x[:, j], 9) for j in reversed(range(x.shape[1]))) + (np.round(f, 12), rank)
+    order = np.lexsort(keys) if u else np.arange(0)
+    return CriticalPoints(
+        points=x[order], values=f[order], eigenvalues=lam[order], types=types[order], grad_norms=g[order],
+        eig_tol=float(eig_tol), antipodal=bool(antipodal), hits=None if h is None else h[order],
+        n_starts=None if n_starts is None else check_scalar(n_starts, "n_starts", integer=True, low=0),
+        n_converged=None if n_converged is None else check_scalar(n_converged, "n_converged", integer=True, low=0),
+    )
 
 
 def classify_eigenvalues(eigenvalues, *, tol: float = 1e-8) -> np.ndarray:

@@ -20,16 +20,15 @@ any *objective*: an object with methods ``value``, ``gradient`` and ``hessian`` 
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_float_array, as_rng, check_positive
-from .critical import classify_eigenvalues, deduplicate
+from ._validation import as_float_array, as_rng, check_positive, check_scalar
+from .critical import CriticalPoints, collect, deduplicate
 
 __all__ = [
-    "GDResult", "gradient_descent", "NewtonResult", "newton_critical_points", "CriticalPoints",
+    "GDResult", "gradient_descent", "NewtonResult", "newton_critical_points",
     "find_critical_points", "KnownComparison", "compare_with_known", "critical_points_table",
     "unstable_direction", "EscapeResult", "escape_iterations", "EscapeLaw", "fit_escape_law",
     "PGDResult", "perturbed_gradient_descent", "BasinMap", "basin_map", "grid_starts",
@@ -45,12 +44,6 @@ def _check_objective(objective) -> None:
         if not callable(getattr(objective, attr, None)):
             raise ValueError(f"objective must have a callable {attr!r} method (e.g. a toy2d.Toy2D); "
                              f"got {type(objective).__name__}")
-
-
-def _check_int(value, name: str, *, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    return int(value)
 
 
 def _as_starts(starts) -> np.ndarray:
@@ -118,7 +111,7 @@ def gradient_descent(objective, starts, *, step: float, n_iter: int, tol: float 
     _check_objective(objective)
     x = _as_starts(starts).copy()
     check_positive(step, "step")
-    n_iter = _check_int(n_iter, "n_iter", minimum=0)
+    n_iter = check_scalar(n_iter, "n_iter", integer=True, low=0)
     check_positive(tol, "tol", allow_zero=True)
     check_positive(blowup, "blowup")
     n = x.shape[0]
@@ -214,7 +207,7 @@ def newton_critical_points(objective, starts, *, n_iter: int = 100, grad_tol: fl
     """
     _check_objective(objective)
     x = _as_starts(starts).copy()
-    n_iter = _check_int(n_iter, "n_iter")
+    n_iter = check_scalar(n_iter, "n_iter", integer=True, low=1)
     check_positive(grad_tol, "grad_tol")
     check_positive(max_step, "max_step")
     check_positive(blowup, "blowup")
@@ -238,42 +231,6 @@ def newton_critical_points(objective, starts, *, n_iter: int = 100, grad_tol: fl
     if finite.any():
         gnorm[finite] = np.linalg.norm(objective.gradient(x[finite]), axis=1)
     return NewtonResult(x, gnorm, gnorm <= grad_tol)
-
-
-@dataclass(frozen=True)
-class CriticalPoints:
-    """Distinct critical points found numerically, with their classification (chapter 1).
-
-    Attributes
-    ----------
-    points : ndarray of shape (U, d)
-        One representative per distinct critical point, sorted by coordinates.
-    values : ndarray of shape (U,)
-        :math:`f` there.
-    eigenvalues : ndarray of shape (U, d)
-        Hessian eigenvalues, ascending.
-    types : tuple of CriticalType, length U
-        Classification by :func:`~landscape_lib.critical.classify_eigenvalues` with tolerance ``eig_tol``.
-    counts : ndarray of shape (U,)
-        How many starts converged to each point.
-    n_starts, n_converged : int
-        Number of starts, and of starts whose Newton run converged.
-    eig_tol : float
-        Eigenvalues with :math:`|\\lambda| \\le` ``eig_tol`` counted as zero.
-    """
-
-    points: np.ndarray
-    values: np.ndarray
-    eigenvalues: np.ndarray
-    types: tuple
-    counts: np.ndarray
-    n_starts: int
-    n_converged: int
-    eig_tol: float
-
-    def count(self, kind) -> int:
-        """Number of distinct points of the given type."""
-        return sum(t == kind for t in self.types)
 
 
 def find_critical_points(objective, starts, *, eig_tol: float = 1e-6, dedup_tol: float = 1e-6,
@@ -300,7 +257,8 @@ def find_critical_points(objective, starts, *, eig_tol: float = 1e-6, dedup_tol:
 
     Returns
     -------
-    landscape_lib.euclidean.CriticalPoints
+    landscape_lib.critical.CriticalPoints
+        Sorted by type, then value, then coordinates.
 
     Notes
     -----
@@ -314,18 +272,17 @@ def find_critical_points(objective, starts, *, eig_tol: float = 1e-6, dedup_tol:
     res = newton_critical_points(objective, starts, n_iter=n_iter, grad_tol=grad_tol, max_step=max_step)
     conv = res.points[res.converged]
     d = res.points.shape[1]
-    if conv.shape[0] == 0:
+    n_starts, n_converged = res.points.shape[0], int(conv.shape[0])
+    if n_converged == 0:
         empty = np.empty((0, d))
-        return CriticalPoints(empty, np.empty(0), empty.copy(), (), np.empty(0, dtype=np.int64),
-                              res.points.shape[0], 0, float(eig_tol))
+        return collect(empty, np.empty(0), empty.copy(), eig_tol=eig_tol, hits=np.empty(0, dtype=np.int64),
+                       n_starts=n_starts, n_converged=0)
     unique, index = deduplicate(conv, tol=dedup_tol)
-    counts = np.bincount(index, minlength=unique.shape[0])
-    order = np.lexsort(tuple(np.round(unique[:, j], 9) for j in reversed(range(d))))
-    unique, counts = unique[order], counts[order]
+    hits = np.bincount(index, minlength=unique.shape[0])
     lam = np.linalg.eigvalsh(objective.hessian(unique))
-    types = tuple(classify_eigenvalues(lam, tol=eig_tol))
-    return CriticalPoints(unique, objective.value(unique), lam, types, counts, res.points.shape[0],
-                          int(conv.shape[0]), float(eig_tol))
+    grad_norms = np.linalg.norm(objective.gradient(unique), axis=-1)
+    return collect(unique, objective.value(unique), lam, eig_tol=eig_tol, grad_norms=grad_norms, hits=hits,
+                   n_starts=n_starts, n_converged=n_converged)
 
 
 @dataclass(frozen=True)
@@ -358,7 +315,7 @@ def compare_with_known(found: CriticalPoints, known_points, known_types, *,
 
     Parameters
     ----------
-    found : landscape_lib.euclidean.CriticalPoints
+    found : landscape_lib.critical.CriticalPoints
     known_points : array_like of shape (K, d)
     known_types : sequence of CriticalType, length K
     tol : float, default 1e-6
@@ -394,7 +351,7 @@ def critical_points_table(found: CriticalPoints, known_types=None, *, known_poin
     With ``known_points`` and ``known_types`` a last column gives the known type at that place (``-`` when
     the point is not a known one).
     """
-    digits = _check_int(digits, "digits", minimum=0)
+    digits = check_scalar(digits, "digits", integer=True, low=0)
     d = found.points.shape[1]
     coord = ["x", "y"] if d == 2 else [f"x{j + 1}" for j in range(d)]
     head = coord + ["f"] + [f"lambda{j + 1}" for j in range(d)] + ["type", "starts"]
@@ -404,7 +361,7 @@ def critical_points_table(found: CriticalPoints, known_types=None, *, known_poin
     rows = []
     for i in range(found.points.shape[0]):
         nums = list(found.points[i]) + [found.values[i]] + list(found.eigenvalues[i])
-        row = [_fmt(v, digits) for v in nums] + [found.types[i].value, str(int(found.counts[i]))]
+        row = [_fmt(v, digits) for v in nums] + [found.types[i].value, str(int(found.hits[i]))]
         if known_types is not None:
             dist = np.linalg.norm(known - found.points[i], axis=1)
             k = int(np.argmin(dist))
@@ -512,7 +469,7 @@ def escape_iterations(objective, saddle, direction, deltas, *, step: float, radi
     u = u / norm
     check_positive(step, "step")
     check_positive(radius, "radius")
-    max_iter = _check_int(max_iter, "max_iter")
+    max_iter = check_scalar(max_iter, "max_iter", integer=True, low=1)
     d = as_float_array(deltas, "deltas", ndim=1)
     if np.any(d <= 0) or np.any(d >= radius):
         raise ValueError(f"deltas must lie in (0, radius={radius}); "
@@ -681,11 +638,11 @@ def perturbed_gradient_descent(objective, start, *, step: float, n_iter: int, ra
     _check_objective(objective)
     x0 = as_float_array(start, "start", ndim=1)
     check_positive(step, "step")
-    n_iter = _check_int(n_iter, "n_iter")
+    n_iter = check_scalar(n_iter, "n_iter", integer=True, low=1)
     check_positive(radius, "radius")
     check_positive(gradient_threshold, "gradient_threshold", allow_zero=True)
-    wait = _check_int(wait, "wait")
-    n_runs = _check_int(n_runs, "n_runs")
+    wait = check_scalar(wait, "wait", integer=True, low=1)
+    n_runs = check_scalar(n_runs, "n_runs", integer=True, low=1)
     check_positive(escape_radius, "escape_radius")
     check_positive(blowup, "blowup")
     gen = as_rng(rng)
@@ -729,7 +686,7 @@ def grid_starts(xlim, ylim, resolution: int) -> tuple[np.ndarray, np.ndarray, np
     points : ndarray of shape (resolution * resolution, 2)
         Row-major: ``points[i * resolution + j] = (xs[j], ys[i])``.
     """
-    resolution = _check_int(resolution, "resolution", minimum=2)
+    resolution = check_scalar(resolution, "resolution", integer=True, low=2)
     lims = []
     for lim, nm in ((xlim, "xlim"), (ylim, "ylim")):
         arr = as_float_array(lim, nm, ndim=1)

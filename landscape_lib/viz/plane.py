@@ -14,7 +14,7 @@ from plotly.subplots import make_subplots
 
 from .. import euclidean
 from .._validation import as_float_array
-from ..critical import CriticalType
+from ..critical import TYPE_ORDER, CriticalType
 from .style import CRITICAL_COLORS, CRITICAL_SYMBOLS, LINE_COLORS, base_layout
 
 __all__ = [
@@ -26,8 +26,6 @@ _BASIN_COLORS = ["#CC79A7", "#F0E442", "#999933", "#882255", "#56B4E9"]
 _SCENE = dict(xaxis_title="x", yaxis_title="y", zaxis_title="f", aspectmode="manual",
               aspectratio=dict(x=1, y=1, z=0.6), camera=dict(eye=dict(x=1.5, y=-1.5, z=1.1)))
 _DIGITS = 4  # coordinates are rounded to this many decimals: small figures, stable output
-_TYPE_ORDER = (CriticalType.MINIMIZER, CriticalType.STRICT_SADDLE, CriticalType.MAXIMIZER,
-               CriticalType.DEGENERATE)
 
 
 def _grid(toy, resolution: int):
@@ -62,7 +60,7 @@ def critical_point_traces(points, types, *, values=None, showlegend: bool = True
         raise ValueError(f"types must have one entry per point ({pts.shape[0]}); got {len(types)}")
     vals = None if values is None else as_float_array(values, "values", ndim=1, allow_empty=True)
     traces = []
-    for kind in _TYPE_ORDER:
+    for kind in TYPE_ORDER:
         sel = np.array([t == kind for t in types], dtype=bool)
         if not sel.any():
             continue

@@ -299,3 +299,42 @@ def test_check_scalar_accepts_numpy_scalars_and_returns_python_ones():
     out = check_scalar(np.float32(0.5), "t", low=0, high=1, low_inclusive=False, high_inclusive=False)
     assert out == 0.5 and type(out) is float
     assert check_scalar(1, "t", low=1) == 1.0  # inclusive bound
+
+
+# ------------------------------------------------------------------ the one result type (CriticalPoints)
+
+def test_collect_sorts_by_type_then_value_then_coordinates():
+    from landscape_lib.critical import TYPE_ORDER, collect
+
+    points = [[0.0, 1.0], [1.0, 0.0], [0.0, 0.0], [2.0, 0.0], [-1.0, 0.0]]
+    values = [3.0, -1.0, 0.0, -2.0, -1.0]
+    eig = [[-1.0, 2.0], [1.0, 2.0], [-2.0, -1.0], [2.0, 1.0], [1.0, 3.0]]  # saddle, min, max, min, min
+    crit = collect(points, values, eig, eig_tol=1e-8, hits=[1, 2, 3, 4, 5], n_starts=20, n_converged=15)
+    assert [TYPE_ORDER.index(t) for t in crit.types] == [0, 0, 0, 1, 2]
+    np.testing.assert_array_equal(crit.values, [-2.0, -1.0, -1.0, 3.0, 0.0])
+    np.testing.assert_array_equal(crit.points[1:3], [[-1.0, 0.0], [1.0, 0.0]])  # tie in value: by coordinate
+    np.testing.assert_array_equal(crit.hits, [4, 5, 2, 1, 3])  # rows move together
+    assert np.all(np.diff(crit.eigenvalues, axis=1) >= 0)  # stored ascending
+    assert crit.counts() == {CriticalType.MINIMIZER: 3, CriticalType.STRICT_SADDLE: 1,
+                             CriticalType.MAXIMIZER: 1, CriticalType.DEGENERATE: 0}
+    assert crit.count(CriticalType.MINIMIZER) == 3 and (crit.n_starts, crit.n_converged) == (20, 15)
+
+
+def test_antipodal_results_count_both_signs_unless_pairs():
+    from landscape_lib.critical import collect
+
+    crit = collect(np.eye(3), [-0.25] * 3, [[1.0, 1.0]] * 3, eig_tol=1e-8, antipodal=True)
+    assert crit.count(CriticalType.MINIMIZER) == 6
+    assert crit.count(CriticalType.MINIMIZER, pairs=True) == 3
+    assert crit.of_type(CriticalType.MINIMIZER).all() and np.isnan(crit.grad_norms).all()
+
+
+def test_collect_accepts_nothing_found_and_rejects_mismatched_rows():
+    from landscape_lib.critical import collect
+
+    empty = collect(np.empty((0, 2)), np.empty(0), np.empty((0, 2)), eig_tol=1e-6)
+    assert empty.points.shape == (0, 2) and all(v == 0 for v in empty.counts().values())
+    with pytest.raises(ValueError, match="one row per point"):
+        collect([[0.0, 0.0]], [1.0, 2.0], [[1.0, 1.0]], eig_tol=1e-6)
+    with pytest.raises(ValueError, match="eig_tol must be >= 0"):
+        collect([[0.0, 0.0]], [1.0], [[1.0, 1.0]], eig_tol=-1.0)

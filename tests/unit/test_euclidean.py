@@ -32,7 +32,7 @@ def test_finder_recovers_the_known_sets(name, seed):
     cmp = eu.compare_with_known(found, toy.critical_points, toy.critical_types)
     assert cmp.ok, cmp
     assert found.points.shape == toy.critical_points.shape
-    assert found.counts.sum() == found.n_converged
+    assert found.hits.sum() == found.n_converged
     assert found.n_converged >= 0.9 * found.n_starts
     assert all(isinstance(t, CriticalType) for t in found.types)
 
@@ -42,15 +42,15 @@ def test_classification_of_degenerate_points_depends_on_the_stated_tolerance():
     tolerance; with tol = 0 the round-off sign decides, which is why the chapter states its tolerance."""
     toy = toy2d.monkey_saddle()
     found = eu.find_critical_points(toy, _uniform_starts(toy, 50, 0), eig_tol=EIG_TOL)
-    assert found.types == (CriticalType.DEGENERATE,)
+    assert tuple(found.types) == (CriticalType.DEGENERATE,)
     assert np.abs(found.eigenvalues).max() < 1e-12
     # A strict saddle stays strict and a minimizer stays a minimizer for every tolerance below |λ|.
     for tol in (0.0, 1e-6, 1.0):
-        assert eu.find_critical_points(toy2d.strict_saddle(), [[0.5, 0.5]], eig_tol=tol).types == (
+        assert tuple(eu.find_critical_points(toy2d.strict_saddle(), [[0.5, 0.5]], eig_tol=tol).types) == (
             CriticalType.STRICT_SADDLE,)
     # ... and a tolerance above |λ| makes everything look degenerate.
     flat = eu.find_critical_points(toy2d.bowl(), [[0.5, 0.5]], eig_tol=5.0)
-    assert flat.types == (CriticalType.DEGENERATE,)
+    assert tuple(flat.types) == (CriticalType.DEGENERATE,)
 
 
 def test_gradient_descent_finds_only_minimizers_where_newton_finds_all():
@@ -72,7 +72,8 @@ def test_compare_with_known_reports_problems():
     cmp = eu.compare_with_known(found, toy.critical_points, wrong_types)
     assert not cmp.ok and len(cmp.type_mismatches) == 5
     cmp = eu.compare_with_known(found, toy.critical_points[:-1], toy.critical_types[:-1])
-    assert cmp.extra == (8,) and not cmp.missing
+    dropped = int(np.argmin(np.linalg.norm(found.points - toy.critical_points[-1], axis=1)))
+    assert cmp.extra == (dropped,) and not cmp.missing
     with pytest.raises(ValueError, match="one entry per known point"):
         eu.compare_with_known(found, toy.critical_points, toy.critical_types[:-1])
 
@@ -158,8 +159,8 @@ def test_escape_law_fit_and_prediction():
     (dict(direction=[0.0, 0.0]), "direction must be nonzero"),
     (dict(direction=[1.0, 0.0, 0.0]), "direction must have the shape"),
     (dict(saddle=[np.nan, 0.0]), "saddle must be finite"),
-    (dict(max_iter=0), "max_iter must be an integer >= 1"),
-    (dict(max_iter=2.5), "max_iter must be an integer >= 1"),
+    (dict(max_iter=0), "max_iter must be (a finite integer|>= 1)"),
+    (dict(max_iter=2.5), "max_iter must be (a finite integer|>= 1)"),
 ])
 def test_escape_errors(kwargs, match):
     args = dict(saddle=[0.0, 0.0], direction=[1.0, 1.0], deltas=[0.1], step=0.1, radius=1.0)
@@ -220,8 +221,8 @@ def test_perturbed_gd_same_seed_same_result_and_seeds_differ():
     (dict(step=0.0), "step must be > 0"),
     (dict(radius=-1e-3), "radius must be > 0"),
     (dict(gradient_threshold=-1.0), "gradient_threshold must be >= 0"),
-    (dict(wait=0), "wait must be an integer >= 1"),
-    (dict(n_runs=0), "n_runs must be an integer >= 1"),
+    (dict(wait=0), "wait must be (a finite integer|>= 1)"),
+    (dict(n_runs=0), "n_runs must be (a finite integer|>= 1)"),
     (dict(rng="seed"), "rng must be"),
 ])
 def test_perturbed_gd_errors(kwargs, match):
@@ -260,7 +261,7 @@ def test_gradient_descent_marks_divergence():
 @pytest.mark.parametrize("kwargs, match", [
     (dict(step=0.0), "step must be > 0"),
     (dict(step=-1.0), "step must be > 0"),
-    (dict(n_iter=-1), "n_iter must be an integer >= 0"),
+    (dict(n_iter=-1), "n_iter must be (a finite integer|>= 0)"),
     (dict(tol=-1.0), "tol must be >= 0"),
 ])
 def test_gradient_descent_errors(kwargs, match):
@@ -298,7 +299,7 @@ def test_basin_map_symmetric_and_tilted():
 def test_grid_and_basin_errors():
     with pytest.raises(ValueError, match="xlim must be"):
         eu.grid_starts((1.0, -1.0), (0.0, 1.0), 10)
-    with pytest.raises(ValueError, match="resolution must be an integer >= 2"):
+    with pytest.raises(ValueError, match="resolution must be (a finite integer|>= 2)"):
         eu.grid_starts((0.0, 1.0), (0.0, 1.0), 1)
     with pytest.raises(ValueError, match="minimizers must have last dimension 2"):
         eu.basin_map(toy2d.bowl(), [[0.0, 0.0, 0.0]], xlim=(0, 1), ylim=(0, 1))
@@ -311,7 +312,7 @@ def test_finder_errors():
         eu.find_critical_points(toy2d.bowl(), [[1.0, 1.0]], dedup_tol=0.0)
     with pytest.raises(ValueError, match="starts must be finite"):
         eu.find_critical_points(toy2d.bowl(), [[np.nan, 1.0]])
-    with pytest.raises(ValueError, match="n_iter must be an integer >= 1"):
+    with pytest.raises(ValueError, match="n_iter must be (a finite integer|>= 1)"):
         eu.newton_critical_points(toy2d.bowl(), [[1.0, 1.0]], n_iter=0)
 
 
