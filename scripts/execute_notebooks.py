@@ -21,6 +21,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -138,21 +139,55 @@ def rename_widget_models(text: str, salt: str) -> str:
     return text
 
 
+def own_cell_index(source: Path, index: int, injected: bool) -> int:
+    """The index in the *source* notebook of papermill's cell ``index``: with parameters, papermill
+    injects a cell after the one tagged ``parameters`` (at the top when there is none), so past that
+    point its index is one too high."""
+    if not injected:
+        return index
+    nb = nbformat.read(source, as_version=4)
+    tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", [])]
+    injected_at = tagged[0] + 1 if tagged else 0
+    return index - 1 if index > injected_at else index
+
+
 def execute(path: Path, output: Path, parameters: dict | None) -> float:
+    """Execute ``path`` into ``output``; ``output`` is replaced only when every cell ran.
+
+    The run writes to a temporary file beside ``output`` (so that a failed run never leaves papermill's
+    error banners in a committed notebook), which replaces ``output`` once the run has succeeded and its
+    volatile metadata is stripped. A failing cell, a cell timeout and a dead kernel each stop the run with
+    one line naming the notebook and the cell (its index in the source notebook).
+    """
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
     start = time.perf_counter()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=".ipynb.tmp", dir=output.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
     try:
         pm.execute_notebook(
-            str(path), str(output), parameters=parameters or None, cwd=str(path.parent),
+            str(path), str(tmp), parameters=parameters or None, cwd=str(path.parent),
             kernel_name="python3", progress_bar=False, log_output=False, request_save_on_cell_execute=False,
             # A cell that runs this long is stuck, not slow (the book profile of a chapter takes minutes).
             execution_timeout=CELL_TIMEOUT_S,
         )
+        strip_volatile(tmp)
+        os.replace(tmp, output)
     except pm.PapermillExecutionError as exc:
-        raise SystemExit(
-            f"FAILED: {path.relative_to(ROOT)}, cell {exc.cell_index} (execution count {exc.exec_count}): "
-            f"{exc.ename}: {exc.evalue}"
-        ) from None
-    strip_volatile(output)
+        index = own_cell_index(path, exc.cell_index, injected=bool(parameters))
+        raise SystemExit(f"FAILED: {where}, cell {index} (execution count {exc.exec_count}): "
+                         f"{exc.ename}: {exc.evalue}; {output.name} was left unchanged") from None
+    except CellTimeoutError:
+        raise SystemExit(f"FAILED: {where}: a cell ran longer than {CELL_TIMEOUT_S} s (the cell timeout) and was "
+                         f"stopped; {output.name} was left unchanged") from None
+    except DeadKernelError:
+        raise SystemExit(f"FAILED: {where}: the kernel died (out of memory, or killed); "
+                         f"{output.name} was left unchanged") from None
+    finally:
+        tmp.unlink(missing_ok=True)
     return time.perf_counter() - start
 
 

@@ -3,18 +3,22 @@ Sphinx serves it as ``_static``), so the book works offline.
 
 - plotly.js: copied from the installed plotly package (the version that made the figures);
 - require.js, the Jupyter widgets HTML manager and MathJax: pinned npm packages, fetched with
-  ``npm pack`` into a cache under ``_build`` (once) and unpacked.
+  ``npm pack`` into a cache under ``_build`` (once), checked against their pinned integrity hashes (the
+  registry's ``dist.integrity``; a cached file is checked again on every use) and unpacked, refusing any
+  archive member that would land outside its destination.
 
 ``_config.yml`` points Sphinx and myst-nb at these files instead of their CDN defaults.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import shutil
 import subprocess
 import sys
 import tarfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import plotly
 
@@ -28,11 +32,25 @@ NPM_PACKAGES = {
     "@jupyter-widgets/html-manager@1.0.15": [("dist", "html-manager")],
     "mathjax@3.2.2": [("es5", "mathjax")],
 }
+# Subresource-integrity hashes of the tarballs, as the registry publishes them (`npm view SPEC
+# dist.integrity`); a tarball that does not match is deleted and the build stops.
+INTEGRITY = {
+    "requirejs@2.3.7":
+        "sha512-DouTG8T1WanGok6Qjg2SXuCMzszOo0eHeH9hDZ5Y4x8Je+9JB38HdTLT4/VA8OaUhBa0JPVHJ0pyBkM1z+pDsw==",
+    "@jupyter-widgets/html-manager@1.0.15":
+        "sha512-5thBIV6ymNgmPVOHvzx+gGy8ZSKmSazhtGw4/c4xJDVzRhG9PTeQsRjF3FUTopvFi//SABeNz1yp47bCrJ3CQA==",
+    "mathjax@3.2.2": "sha512-Bt+SSVU8eBG27zChVewOicYs7Xsdt40qm4+UpHyX7k0/O9NliPc+x77k1/FEsPsjKPZGJvtRZM1vO+geW0OhGw==",
+}
 
 
 def tarball_name(spec: str) -> str:
     name, _, version = spec.rpartition("@")
     return f"{name.lstrip('@').replace('/', '-')}-{version}.tgz"
+
+
+def integrity(path: Path) -> str:
+    """The subresource-integrity string (``sha512-<base64>``) of a file."""
+    return "sha512-" + base64.b64encode(hashlib.sha512(path.read_bytes()).digest()).decode()
 
 
 def fetch(spec: str) -> Path:
@@ -44,19 +62,35 @@ def fetch(spec: str) -> Path:
                        check=True, stdout=subprocess.DEVNULL)
     if not path.exists():
         raise SystemExit(f"npm pack {spec} did not produce {path}")
+    got = integrity(path)
+    if got != INTEGRITY[spec]:
+        path.unlink()
+        raise SystemExit(f"{spec}: the tarball's integrity is {got}, expected the pinned {INTEGRITY[spec]}; "
+                         f"the file was deleted")
     return path
+
+
+def safe_relative(name: str, prefix: str) -> PurePosixPath:
+    """The path of archive member ``name`` below ``prefix``; refuse anything that could leave it."""
+    rel = PurePosixPath(name[len(prefix):].lstrip("/"))
+    if PurePosixPath(name).is_absolute() or ".." in PurePosixPath(name).parts or "\\" in name:
+        raise SystemExit(f"refusing archive member {name!r}: it would be written outside its destination")
+    return rel
 
 
 def unpack(tarball: Path, inner: str, dest: Path) -> None:
     prefix = f"package/{inner}"
     with tarfile.open(tarball) as tar:
         members = [m for m in tar.getmembers()
-                   if (m.name == prefix or m.name.startswith(prefix + "/")) and m.isfile()
-                   and not m.name.endswith(".map")]
+                   if (m.name == prefix or m.name.startswith(prefix + "/")) and not m.name.endswith(".map")]
         if not members:
             raise SystemExit(f"{tarball.name} has no {inner}")
         for m in members:
-            rel = Path(m.name[len(prefix):].lstrip("/")) if m.name != prefix else Path()
+            rel = safe_relative(m.name, prefix)
+            if not m.isfile():
+                if m.isdir():
+                    continue
+                raise SystemExit(f"refusing archive member {m.name!r} of {tarball.name}: not a plain file")
             target = dest / rel if rel.parts else dest
             target.parent.mkdir(parents=True, exist_ok=True)
             with tar.extractfile(m) as src, open(target, "wb") as out:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+import pytest
 from book_pages import ROOT
 
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -47,3 +48,51 @@ def test_consecutive_streams_are_merged_per_name():
             {"output_type": "stream", "name": "stdout", "text": "c\n"}]
     merged = merge_streams(outs)
     assert [o.get("text") for o in merged] == ["a\nb\n", "w\n", None, "c\n"]
+
+
+# ------------------------------------------------------------------ a failed run leaves the notebook alone
+
+def small_notebook(path, last_cell: str):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell("x = 1")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# t"), params, nbformat.v4.new_code_cell("y = x + 1"),
+                nbformat.v4.new_code_cell(last_cell)]
+    nbformat.write(nb, path)
+    return path.read_bytes()
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize(("cell", "timeout", "message"), [
+    ("raise RuntimeError('boom')", 60, r"cell 3 \(execution count \d+\): RuntimeError: boom"),
+    ("import time; time.sleep(30)", 2, "ran longer than 2 s"),
+    ("import os; os._exit(1)", 60, "the kernel died"),
+])
+def test_a_failed_run_names_the_cell_and_leaves_the_notebook_unchanged(tmp_path, monkeypatch, cell, timeout,
+                                                                       message):
+    import execute_notebooks
+
+    monkeypatch.setattr(execute_notebooks, "CELL_TIMEOUT_S", timeout)
+    path = tmp_path / "nb.ipynb"
+    before = small_notebook(path, cell)
+    with pytest.raises(SystemExit, match=message) as info:
+        execute_notebooks.execute(path, path, {"x": 2})  # parameters injected: papermill's index is 4
+    assert "left unchanged" in str(info.value)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["nb.ipynb"], "no temporary file is left behind"
+
+
+@pytest.mark.notebooks
+def test_a_successful_run_replaces_the_notebook(tmp_path):
+    import execute_notebooks
+    import nbformat
+
+    path = tmp_path / "nb.ipynb"
+    small_notebook(path, "print(y)")
+    execute_notebooks.execute(path, path, {"x": 41})
+    nb = nbformat.read(path, as_version=4)
+    assert nb.cells[-1].outputs[0]["text"] == "42\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nb.ipynb"]
