@@ -6,7 +6,8 @@ Runs under the pinned numerical environment (``scripts/numerics_env.py``), print
 2. the library's unit tests (``tests/unit``), then the tests of the book's tooling (``tests/book``, not
    marked ``notebooks`` or ``book``: scripts, numerical environment, book extension);
 3. the papermill smoke run of every chapter with its quick parameters, the notebook-structure checks and
-   the proof that the regression net can fail (``-m notebooks``);
+   the proof that the regression net can fail (``-m notebooks``); then chapters 1-4 with their quick
+   parameters in a second environment holding Google Colab's package versions (``scripts/colab_check.py``);
 4. strict ``pytest --nbval`` of every chapter against its committed outputs, then the portability check:
    every chapter executed under other kernels (``scripts/portability.py``), each changed number reported.
    On a CPU that cannot run the pinned kernels both are replaced by the portability check in tolerance
@@ -57,6 +58,7 @@ def stages(mode: str = "pinned") -> list[tuple[str, list[str]]]:
         ("library unit tests", pytest + ["-q", "tests/unit"]),
         ("book tooling tests", pytest + ["-q", "-m", "not notebooks and not book", "tests/book"]),
         ("notebook smoke run and structure", pytest + ["-q", "-m", "notebooks", "tests/book"]),
+        ("chapters 1-4 with Colab's package versions", [sys.executable, "scripts/colab_check.py"]),
         *regression,
         ("render committed outputs", [sys.executable, "scripts/build_book.py", "--committed"]),
         ("rendered book in Chromium", pytest + ["-q", "-m", "book", "tests/book"]),
