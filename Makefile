@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book execute test portability venv browser lint clean
+.PHONY: book execute test portability lab venv browser lint clean
 
 ## book: install, execute every chapter with papermill into a build copy, render _build/html
 book: venv
@@ -22,6 +22,11 @@ test: venv browser
 portability: venv
 	$(BIN)/python scripts/portability.py
 
+## lab: open the chapters in JupyterLab from the project's environment (live kernels, widgets)
+# (As root, e.g. in a container, JupyterLab refuses to start without --allow-root.)
+lab: venv
+	$(BIN)/jupyter lab --notebook-dir=book $(if $(filter 0,$(shell id -u)),--allow-root)
+
 venv: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
@@ -29,10 +34,12 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install -q pip==26.3
 	$(BIN)/python -m pip install -q -r requirements.txt
 	$(BIN)/python -m pip install -q --no-deps -e .
+	# Only for the CITATION.cff schema it ships (its own dependencies conflict with check-jsonschema's).
+	$(BIN)/python -m pip install -q --no-deps cffconvert==2.0.0
 	touch $(STAMP)
 
-## browser: Debian's chromium for the rendered-book checks (installed when missing)
-browser:
+## browser: a headless Chromium for the rendered-book checks (installed when missing: Debian's, else Playwright's)
+browser: venv
 	scripts/install_chromium.sh
 
 lint: venv

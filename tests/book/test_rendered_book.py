@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -18,7 +19,10 @@ from book_pages import CHAPTERS, ROOT, plotly_outputs, read
 
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# The browser scripts/install_chromium.sh found or installed: a system Chromium or Chrome, the one named
+# by LANDSCAPES_CHROMIUM, or else (None) Playwright's own Chromium build.
+CHROMIUM = (os.environ.get("LANDSCAPES_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+            or shutil.which("google-chrome"))
 
 pytestmark = pytest.mark.book
 
@@ -44,9 +48,12 @@ def server():
 def browser():
     from playwright.sync_api import sync_playwright
 
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: `make browser` installs Debian's chromium")
+    if CHROMIUM is not None and not Path(CHROMIUM).exists():
+        pytest.fail(f"LANDSCAPES_CHROMIUM names {CHROMIUM}, which does not exist")
     with sync_playwright() as p:
+        if CHROMIUM is None and not Path(p.chromium.executable_path).exists():
+            pytest.fail("no browser for the rendered-book checks: `make browser` installs one "
+                        "(Debian's chromium, or Playwright's Chromium where apt-get is missing)")
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync"])

@@ -1,0 +1,155 @@
+"""The ways a reader opens the book besides the static HTML: Binder's environment, a local JupyterLab,
+the setup cells' release tag and repository URL, the citation file and the CI workflows."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.request
+import venv
+from pathlib import Path
+
+import pytest
+from book_pages import ROOT
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import notebook_tools  # noqa: E402
+
+BIN = Path(sys.executable).parent
+
+
+def pins(path: Path) -> dict[str, str]:
+    """``{name: version}`` of the ``name==version`` lines of a requirements file."""
+    out = {}
+    for line in path.read_text().splitlines():
+        m = re.fullmatch(r"([A-Za-z0-9_.-]+)==(\S+)", line.strip())
+        if m:
+            out[m.group(1).lower()] = m.group(2)
+    return out
+
+
+def test_binder_asks_for_the_python_of_the_pins_and_only_what_a_reader_needs():
+    assert (ROOT / "binder" / "runtime.txt").read_text().strip() == "python-3.11"
+    book, binder = pins(ROOT / "requirements.txt"), pins(ROOT / "binder" / "requirements.txt")
+    for tool in ("jupyter-book", "sphinx", "playwright", "pytest", "ruff", "pymanopt", "nbval", "papermill"):
+        assert tool not in binder, f"{tool} is a build/test tool, not something a reader needs"
+    for name, version in binder.items():
+        if name in ("torch", "torchvision"):
+            assert version == book[name] + "+cpu", f"{name}: the CPU build of the pinned {book[name]}"
+        else:
+            assert book.get(name) == version, f"{name}=={version} differs from requirements.txt"
+    assert {"numpy", "scipy", "plotly", "ipywidgets", "torch", "torchvision"} <= set(binder)
+
+
+@pytest.mark.notebooks
+def test_binder_requirements_install_in_a_fresh_environment(tmp_path):
+    """Everything but the two CPU-torch lines (their index cannot be reached from here: see the comment
+    in binder/requirements.txt) resolves and installs into a fresh environment of the runtime's Python."""
+    assert f"{sys.version_info.major}.{sys.version_info.minor}" == "3.11"
+    lines = [line for line in (ROOT / "binder" / "requirements.txt").read_text().splitlines()
+             if line.strip() and not line.startswith(("#", "--")) and not line.startswith(("torch", "torchvision"))]
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text("\n".join(lines) + "\n")
+    venv.EnvBuilder(with_pip=True).create(tmp_path / "env")
+    python = tmp_path / "env" / "bin" / "python"
+    result = subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", str(reqs)], capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    check = subprocess.run([str(python), "-c", "import numpy, scipy, sklearn, plotly, ipywidgets; print('ok')"],
+                           capture_output=True, text=True)
+    assert check.stdout.strip() == "ok", check.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.notebooks
+def test_make_lab_starts_jupyterlab_on_the_chapters():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "$(BIN)/jupyter lab --notebook-dir=book" in makefile
+    port = free_port()
+    import os
+
+    root = ["--allow-root"] if os.geteuid() == 0 else []  # as the Makefile passes it
+    proc = subprocess.Popen([str(BIN / "jupyter"), "lab", "--notebook-dir=book", "--no-browser", f"--port={port}",
+                             "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=", "--ServerApp.password=",
+                             *root],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents", timeout=5) as r:
+                    listing = r.read().decode()
+                break
+            except OSError:
+                if time.time() > deadline or proc.poll() is not None:
+                    pytest.fail("JupyterLab did not answer: " + proc.stderr.read().decode()[-2000:]
+                                if proc.poll() is not None else "JupyterLab did not answer in 90 s")
+                time.sleep(1)
+        assert "01_critical_points.ipynb" in listing
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab", timeout=10) as r:
+            assert r.status == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_setup_cells_install_the_release_of_pyproject():
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    source = notebook_tools.setup_cell_source()
+    assert source.endswith(f"@v{version}\"], check=True)")
+    assert notebook_tools.repository_url() + f"@v{version}" in source
+
+
+def test_set_url_moves_the_repository_everywhere(tmp_path):
+    for name in ("_config.yml", "CITATION.cff", "pyproject.toml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    (tmp_path / "book").mkdir()
+    for chapter in notebook_tools.chapters():
+        shutil.copy(chapter, tmp_path / "book" / chapter.name)
+    old = notebook_tools.repository_url(tmp_path)
+    (tmp_path / "notes.md").write_text(f"see {old}\n")  # a file the tool does not rewrite
+    stale = notebook_tools.set_url("https://example.org/someone/landscapes", tmp_path)
+    assert stale == ["notes.md"], "the check names every file that still has the old URL"
+    assert notebook_tools.repository_url(tmp_path) == "https://example.org/someone/landscapes"
+    assert "https://example.org/someone/landscapes" in (tmp_path / "CITATION.cff").read_text()
+    import nbformat
+
+    for chapter in (tmp_path / "book").glob("*.ipynb"):
+        cell = nbformat.read(chapter, as_version=4).cells[notebook_tools.SETUP_CELL_INDEX]
+        assert cell.source == notebook_tools.setup_cell_source(root=tmp_path)
+    with pytest.raises(SystemExit, match="must look like"):
+        notebook_tools.set_url("not a url", tmp_path)
+
+
+def test_citation_file_is_valid_and_carries_the_release_version():
+    import yaml
+
+    schema = next(Path(p) for p in sys.path if (Path(p) / "cffconvert").is_dir()) / "cffconvert" / "schemas" / \
+        "1.2.0" / "schema.json"
+    result = subprocess.run([str(BIN / "check-jsonschema"), "--schemafile", str(schema), str(ROOT / "CITATION.cff")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert cff["version"] == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert cff["repository-code"] == notebook_tools.repository_url()
+
+
+def test_ci_workflows_pass_their_linters():
+    workflows = sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
+    assert len(workflows) == 2
+    schema = subprocess.run([str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows",
+                             *workflows], capture_output=True, text=True)
+    assert schema.returncode == 0, schema.stdout + schema.stderr
+    audit = subprocess.run([str(BIN / "zizmor"), "--offline", str(ROOT / ".github" / "workflows")],
+                           capture_output=True, text=True)
+    assert audit.returncode == 0, audit.stdout + audit.stderr
