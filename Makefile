@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book execute test portability lab venv browser lint clean
+.PHONY: book execute test portability lab screenshots venv browser lint clean
 
 ## book: install, execute every chapter with papermill into a build copy, render _build/html
 book: venv
@@ -21,6 +21,11 @@ test: venv browser
 ## portability: execute every chapter under other numerical kernels, report each printed number that changes
 portability: venv
 	$(BIN)/python scripts/portability.py
+
+## screenshots: one PNG per figure of the rendered book and a contact sheet per chapter (_build/screenshots)
+screenshots: venv browser
+	test -f _build/html/index.html || $(BIN)/python scripts/build_book.py --committed
+	$(BIN)/python scripts/figures.py screenshots
 
 ## lab: open the chapters in JupyterLab from the project's environment (live kernels, widgets)
 # (As root, e.g. in a container, JupyterLab refuses to start without --allow-root.)

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
-import shutil
+import sys
 import threading
 from pathlib import Path
 
@@ -19,10 +18,8 @@ from book_pages import CHAPTERS, ROOT, plotly_outputs, read
 
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
-# The browser scripts/install_chromium.sh found or installed: a system Chromium or Chrome, the one named
-# by LANDSCAPES_CHROMIUM, or else (None) Playwright's own Chromium build.
-CHROMIUM = (os.environ.get("LANDSCAPES_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-            or shutil.which("google-chrome"))
+sys.path.insert(0, str(ROOT / "scripts"))
+import figures  # noqa: E402  (the one headless-browser setup, shared with the figure renderer)
 
 pytestmark = pytest.mark.book
 
@@ -46,19 +43,17 @@ def server():
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    if CHROMIUM is not None and not Path(CHROMIUM).exists():
-        pytest.fail(f"LANDSCAPES_CHROMIUM names {CHROMIUM}, which does not exist")
-    with sync_playwright() as p:
-        if CHROMIUM is None and not Path(p.chromium.executable_path).exists():
+    path = figures.chromium_path()
+    if path is not None and not Path(path).exists():
+        pytest.fail(f"LANDSCAPES_CHROMIUM names {path}, which does not exist")
+    try:
+        with figures.chromium() as b:
+            yield b
+    except Exception as exc:  # no system browser and no Playwright build
+        if "Executable doesn't exist" in str(exc):
             pytest.fail("no browser for the rendered-book checks: `make browser` installs one "
                         "(Debian's chromium, or Playwright's Chromium where apt-get is missing)")
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield b
-        b.close()
+        raise
 
 
 def open_page(browser, url: str):
