@@ -15,7 +15,7 @@ from plotly.subplots import make_subplots
 from .. import euclidean
 from .._validation import as_float_array
 from ..critical import TYPE_ORDER, CriticalType
-from .style import CRITICAL_COLORS, CRITICAL_SYMBOLS, LINE_COLORS, base_layout
+from .style import CRITICAL_COLORS, CRITICAL_SYMBOLS, CRITICAL_SYMBOLS_3D, LINE_COLORS, MARKER_LIFT, base_layout
 
 __all__ = [
     "critical_point_traces", "surface_figure", "contour_figure", "taxonomy_figure", "escape_figure",
@@ -24,7 +24,7 @@ __all__ = [
 
 _BASIN_COLORS = ["#CC79A7", "#F0E442", "#999933", "#882255", "#56B4E9"]
 _SCENE = dict(xaxis_title="x", yaxis_title="y", zaxis_title="f", aspectmode="manual",
-              aspectratio=dict(x=1, y=1, z=0.6), camera=dict(eye=dict(x=1.5, y=-1.5, z=1.1)))
+              aspectratio=dict(x=1, y=1, z=0.6), camera=dict(eye=dict(x=1.3, y=-1.3, z=1.7)))
 _DIGITS = 4  # coordinates are rounded to this many decimals: small figures, stable output
 
 
@@ -44,7 +44,8 @@ def _points_and_types(toy, critical):
     return critical.points, tuple(critical.types)
 
 
-def critical_point_traces(points, types, *, values=None, showlegend: bool = True, size: int = 10) -> list:
+def critical_point_traces(points, types, *, values=None, showlegend: bool = True, size: int = 10,
+                          lift: float = 0.0) -> list:
     """One scatter trace per critical-point type (colour and symbol from :mod:`.style`).
 
     Parameters
@@ -52,7 +53,9 @@ def critical_point_traces(points, types, *, values=None, showlegend: bool = True
     points : array_like of shape (K, 2)
     types : sequence of CriticalType, length K
     values : array_like of shape (K,), optional
-        Function values: when given the traces are 3-D (``Scatter3d``) at height ``values``.
+        Function values: when given the traces are 3-D (``Scatter3d``) at height ``values + lift``.
+    lift : float, default 0
+        Height above the surface, so that markers on an opaque surface stay visible.
     """
     pts = as_float_array(points, "points", ndim=2, last_dim=2, allow_empty=True)
     types = tuple(types)
@@ -73,10 +76,9 @@ def critical_point_traces(points, types, *, values=None, showlegend: bool = True
                 color=CRITICAL_COLORS[kind], symbol=CRITICAL_SYMBOLS[kind], size=size,
                 line=dict(color="white", width=1)), **common))
         else:
-            symbol3d = {"x": "x", "circle": "circle", "diamond": "diamond", "square": "square"}
-            traces.append(go.Scatter3d(x=p[:, 0], y=p[:, 1], z=np.round(vals[sel], _DIGITS), marker=dict(
-                color=CRITICAL_COLORS[kind], symbol=symbol3d.get(CRITICAL_SYMBOLS[kind], "circle"),
-                size=size * 0.8, line=dict(color="black", width=1)), **common))
+            traces.append(go.Scatter3d(x=p[:, 0], y=p[:, 1], z=np.round(vals[sel] + lift, _DIGITS), marker=dict(
+                color=CRITICAL_COLORS[kind], symbol=CRITICAL_SYMBOLS_3D[kind], size=size * 0.8,
+                line=dict(color="black", width=1)), **common))
     return traces
 
 
@@ -87,9 +89,10 @@ def surface_figure(toy, critical=None, *, resolution: int = 41, title: str | Non
     """
     xs, ys, z = _grid(toy, resolution)
     pts, types = _points_and_types(toy, critical)
-    fig = go.Figure([go.Surface(x=xs, y=ys, z=z, colorscale="Viridis", opacity=0.85, showscale=False,
+    fig = go.Figure([go.Surface(x=xs, y=ys, z=z, colorscale="Viridis", showscale=False,
                                 name="f", hoverinfo="x+y+z")])
-    fig.add_traces(critical_point_traces(pts, types, values=toy.value(pts) if len(pts) else np.empty(0)))
+    fig.add_traces(critical_point_traces(pts, types, values=toy.value(pts) if len(pts) else np.empty(0),
+                                         lift=MARKER_LIFT * float(np.ptp(z))))
     fig.update_layout(**base_layout(title or f"f(x, y) = {_plain(toy.formula)}", height=520))
     fig.update_layout(scene=_SCENE)
     return fig
@@ -141,11 +144,11 @@ def taxonomy_figure(toys, criticals=None, *, resolution: int = 41) -> go.Figure:
     owner = []
     for i, (toy, crit) in enumerate(zip(toys, criticals, strict=True)):
         xs, ys, z = _grid(toy, resolution)
-        fig.add_trace(go.Surface(x=xs, y=ys, z=z, colorscale="Viridis", opacity=0.85, showscale=False,
+        fig.add_trace(go.Surface(x=xs, y=ys, z=z, colorscale="Viridis", showscale=False,
                                  name=toy.name, visible=i == 0, hoverinfo="x+y+z"))
         owner.append(i)
         pts, types = _points_and_types(toy, crit)
-        for tr in critical_point_traces(pts, types, values=toy.value(pts)):
+        for tr in critical_point_traces(pts, types, values=toy.value(pts), lift=MARKER_LIFT * float(np.ptp(z))):
             tr.visible = i == 0
             fig.add_trace(tr)
             owner.append(i)

@@ -18,6 +18,19 @@ CRITICAL_SYMBOLS = {
     CriticalType.MAXIMIZER: "diamond",
     CriticalType.DEGENERATE: "square",
 }
+#: Marker symbol per critical-point type in 3-D scenes. Plotly draws 3-D markers as text glyphs, and its
+#: "x" is the emoji cross mark (an empty box where no emoji font is installed, a red emoji ignoring the
+#: colour where one is); "cross" is a plain glyph.
+CRITICAL_SYMBOLS_3D = {
+    CriticalType.MINIMIZER: "circle",
+    CriticalType.STRICT_SADDLE: "cross",
+    CriticalType.MAXIMIZER: "diamond",
+    CriticalType.DEGENERATE: "square",
+}
+#: Height of markers above a surface, as a fraction of the surface's range of values: surfaces are drawn
+#: opaque (WebGL's transparency sorting shows the far side through a translucent one as a seam), so a
+#: marker exactly on the surface would be half hidden.
+MARKER_LIFT = 0.04
 #: A categorical sequence for lines (Okabe–Ito).
 LINE_COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
 

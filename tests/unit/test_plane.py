@@ -164,3 +164,19 @@ def test_gd_path_figure_title_reports_the_run():
     # On the stable manifold (the x-axis) gradient descent moves toward the saddle along y = 0.
     assert np.all(np.asarray(gd[0].y) == 0) and gd[0].x[-1] < gd[0].x[0]
     assert fig.layout.title.text.startswith("20 steps of size 0.1")
+
+
+def test_3d_figures_are_opaque_and_use_glyphs_every_browser_has():
+    """Translucent WebGL surfaces show a seam; plotly's 3-D "x" marker is an emoji (a box without an
+    emoji font). Markers sit slightly above the opaque surface so that they stay visible."""
+    toy = toy2d.four_wells()
+    for fig in (plane.surface_figure(toy), plane.taxonomy_figure([toy2d.strict_saddle(), toy])):
+        surfaces = [t for t in fig.data if t.type == "surface"]
+        assert surfaces and all(t.opacity in (None, 1) for t in surfaces)
+        markers = [t for t in fig.data if t.type == "scatter3d"]
+        assert markers and all(t.marker.symbol != "x" for t in markers)
+    fig = plane.surface_figure(toy)
+    saddle = next(t for t in fig.data if t.type == "scatter3d" and t.name == "strict saddle")
+    assert saddle.marker.symbol == "cross"
+    pts = np.column_stack([saddle.x, saddle.y])
+    assert np.all(np.asarray(saddle.z) > toy.value(pts))
