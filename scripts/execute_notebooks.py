@@ -68,7 +68,7 @@ def toc_notebooks() -> list[Path]:
     return paths
 
 
-def strip_volatile(path: Path) -> None:
+def strip_volatile(path: Path, name: str | None = None) -> None:
     """Make a re-execution of an unchanged chapter write the same file.
 
     Removes timing metadata, merges consecutive stream outputs (how stdout is cut into messages varies
@@ -83,7 +83,7 @@ def strip_volatile(path: Path) -> None:
         if cell.cell_type == "code":
             cell.outputs = merge_streams(cell.outputs)
     # Written again after the renaming so that the state's keys are sorted by their new ids.
-    text = nbformat.writes(nbformat.reads(rename_widget_models(nbformat.writes(nb), path.stem), as_version=4))
+    text = nbformat.writes(nbformat.reads(rename_widget_models(nbformat.writes(nb), name or path.stem), as_version=4))
     path.write_text(text if text.endswith("\n") else text + "\n")
 
 
@@ -174,7 +174,7 @@ def execute(path: Path, output: Path, parameters: dict | None) -> float:
             # A cell that runs this long is stuck, not slow (the book profile of a chapter takes minutes).
             execution_timeout=CELL_TIMEOUT_S,
         )
-        strip_volatile(tmp)
+        strip_volatile(tmp, name=output.stem)  # the ids depend on the chapter, not on the temporary name
         os.replace(tmp, output)
     except pm.PapermillExecutionError as exc:
         index = own_cell_index(path, exc.cell_index, injected=bool(parameters))

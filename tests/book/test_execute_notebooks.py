@@ -96,3 +96,21 @@ def test_a_successful_run_replaces_the_notebook(tmp_path):
     nb = nbformat.read(path, as_version=4)
     assert nb.cells[-1].outputs[0]["text"] == "42\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nb.ipynb"]
+
+
+@pytest.mark.notebooks
+def test_widget_ids_do_not_depend_on_the_temporary_file(tmp_path):
+    """Executing the same notebook twice (each run through its own temporary file) writes the same bytes."""
+    import execute_notebooks
+    import nbformat
+
+    path = tmp_path / "nb.ipynb"
+    small_notebook(path, "import ipywidgets\nipywidgets.IntSlider(value=3)")
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["widgets"] = {}
+    nbformat.write(nb, path)
+    execute_notebooks.execute(path, path, None)
+    first = path.read_bytes()
+    execute_notebooks.execute(path, path, None)
+    assert b"IPY_MODEL_" in first or b"model_id" in first
+    assert path.read_bytes() == first
