@@ -15,9 +15,10 @@ N = 50,000 features of dimension d = 512, K = 10 balanced classes (float64 on th
 Printed: the speed-up over the reference (target: at least 50x), the ratio to one plain pass (target:
 within 3x) for both forms, and the largest relative difference between the two implementations' metrics.
 
-Why the ratio to ``features.sum(axis=0)`` cannot reach 3x with one thread: NC4 needs the logits
-(``2 N d K`` flops) and NC1 the projections on the ``K - 1`` directions of the class means (``2 N d (K-1)``
-flops); at CIFAR-10 scale those products are compute-bound (about 1e9 flops), while the sum is
+Why the ratio to ``features.sum(axis=0)`` cannot reach 3x with one thread: the metrics see the features
+only through their projections on the span of the centred class means and the rows of ``W``, ``2K - 1``
+directions (NC4 needs the logits, NC1 the ``K - 1`` directions of the means), and that product costs
+``2 N d (2K - 1)`` flops; at CIFAR-10 scale it is compute-bound (about 1e9 flops), while the sum is
 memory-bound. Against one pass that computes the logits, the library stays within 3x.
 
 Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_collapse_metrics.py`` (``--reference-samples M``

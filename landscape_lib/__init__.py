@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "sphere", "objectives", "generators", "critical", "sphere_critical", "solvers", "toy2d", "euclidean",
-    "dictionary", "collapse", "ufm", "nets", "data", "train", "viz", "testing",
+    "dictionary", "collapse", "etf", "class_stats", "ufm", "nets", "data", "train", "viz", "testing",
 }
 
 

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._validation import as_rng
+from ._validation import as_rng, check_scalar
 
 __all__ = ["DATASETS", "ImageData", "DeviceDataset", "load_dataset", "load_splits", "balanced_subset",
            "random_labels", "augment_batch", "write_fake_cifar10", "default_data_root", "synthetic_images"]
@@ -94,10 +94,9 @@ def balanced_subset(labels, n_per_class: int, *, num_classes: int | None = None,
     ndarray of shape (num_classes * n_per_class,), int64
     """
     labels = np.asarray(labels)
-    if num_classes is None:
-        num_classes = int(labels.max()) + 1
-    if isinstance(n_per_class, bool) or not isinstance(n_per_class, (int, np.integer)) or n_per_class < 1:
-        raise ValueError(f"n_per_class must be a positive integer; got {n_per_class!r}")
+    num_classes = int(labels.max()) + 1 if num_classes is None else check_scalar(num_classes, "num_classes",
+                                                                                  integer=True, low=1)
+    n_per_class = check_scalar(n_per_class, "n_per_class", integer=True, low=1)
     gen = as_rng(rng)
     chosen = []
     for k in range(num_classes):
@@ -127,6 +126,8 @@ def _permute(labels: np.ndarray, gen: np.random.Generator) -> np.ndarray:
 
 def synthetic_images(n: int, num_classes: int = 10, *, rng=None) -> tuple[torch.Tensor, torch.Tensor]:
     """Random uint8 images of shape ``(n, 3, 32, 32)`` with balanced labels (throughput benchmarks)."""
+    n = check_scalar(n, "n", integer=True, low=1)
+    num_classes = check_scalar(num_classes, "num_classes", integer=True, low=1)
     gen = as_rng(rng)
     images = torch.from_numpy(gen.integers(0, 256, size=(n, 3, 32, 32), dtype=np.uint8))
     labels = torch.from_numpy(np.arange(n, dtype=np.int64) % num_classes)
@@ -382,6 +383,9 @@ def write_fake_cifar10(root, n_per_class: int = 10, rng=None, *, n_test_per_clas
     -------
     Path of the ``cifar-10-batches-py`` folder.
     """
+    n_per_class = check_scalar(n_per_class, "n_per_class", integer=True, low=1)
+    if n_test_per_class is not None:
+        n_test_per_class = check_scalar(n_test_per_class, "n_test_per_class", integer=True, low=1)
     gen = as_rng(rng)
     folder = Path(root) / _CIFAR_FOLDER
     folder.mkdir(parents=True, exist_ok=True)

@@ -20,11 +20,12 @@ loop uses to compute the collapse metrics. torch is imported only here, in ``dat
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet, conv1x1, conv3x3
+
+from ._validation import check_scalar
+from .etf import simplex_etf
 
 __all__ = ["CifarResNet", "MODELS", "build_model", "count_parameters", "etf_classifier_weight",
            "classifier_parameter_share", "parameter_savings", "TALK_SAVINGS"]
@@ -44,7 +45,8 @@ def etf_classifier_weight(num_classes: int, feature_dim: int) -> torch.Tensor:
         W = \\sqrt{\\tfrac{K}{K-1}}\\,\\Big(I_K - \\tfrac1K \\mathbf 1 \\mathbf 1^\\top\\Big)
         \\quad\\text{in the first } K \\text{ columns, zeros elsewhere,}
 
-    so every row has unit norm and distinct rows have inner product :math:`-1/(K-1)`.
+    so every row has unit norm and distinct rows have inner product :math:`-1/(K-1)`: the deterministic
+    :func:`landscape_lib.etf.simplex_etf`, rounded to float32 for the layer.
 
     Parameters
     ----------
@@ -57,16 +59,12 @@ def etf_classifier_weight(num_classes: int, feature_dim: int) -> torch.Tensor:
     -------
     Tensor of shape (num_classes, feature_dim), float32.
     """
-    _check_int(num_classes, "num_classes", 2)
-    _check_int(feature_dim, "feature_dim", 1)
+    num_classes = check_scalar(num_classes, "num_classes", integer=True, low=2)
+    feature_dim = check_scalar(feature_dim, "feature_dim", integer=True, low=1)
     if feature_dim < num_classes:
         raise ValueError(f"a fixed simplex-ETF classifier needs feature_dim >= num_classes; "
                          f"got feature_dim={feature_dim}, num_classes={num_classes}")
-    k = num_classes
-    etf = math.sqrt(k / (k - 1)) * (torch.eye(k, dtype=torch.float64) - 1.0 / k)
-    weight = torch.zeros(k, feature_dim, dtype=torch.float64)
-    weight[:, :k] = etf
-    return weight.float()
+    return torch.from_numpy(simplex_etf(num_classes, feature_dim)).float()
 
 
 class CifarResNet(ResNet):
@@ -97,9 +95,9 @@ class CifarResNet(ResNet):
         # torchvision's ResNet.__init__ hard-codes 64 base channels and the ImageNet stem; build the same
         # attributes here and reuse its _make_layer, blocks and initialization.
         nn.Module.__init__(self)
-        _check_int(num_classes, "num_classes", 2)
-        _check_int(width, "width", 1)
-        _check_int(in_channels, "in_channels", 1)
+        num_classes = check_scalar(num_classes, "num_classes", integer=True, low=2)
+        width = check_scalar(width, "width", integer=True, low=1)
+        in_channels = check_scalar(in_channels, "in_channels", integer=True, low=1)
         self._norm_layer = nn.BatchNorm2d
         self.inplanes = width
         self.dilation = 1
@@ -116,7 +114,7 @@ class CifarResNet(ResNet):
         standard_dim = 8 * width * block.expansion
         if feature_dim is None:
             feature_dim = standard_dim
-        _check_int(feature_dim, "feature_dim", 1)
+        feature_dim = check_scalar(feature_dim, "feature_dim", integer=True, low=1)
         if feature_dim != standard_dim:
             _narrow_last_block(self.layer4[-1], feature_dim)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
@@ -216,11 +214,6 @@ def classifier_parameter_share(model: nn.Module, classifier: nn.Module) -> tuple
     n_cls = count_parameters(classifier)
     n_all = count_parameters(model)
     return n_cls, n_all, n_cls / n_all
-
-
-def _check_int(value, name: str, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
 
 
 #: The talk's quoted savings in percent (Qu 2021, after Zhu et al. 2021), keyed like :func:`parameter_savings`.

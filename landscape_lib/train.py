@@ -4,8 +4,8 @@
 with SGD, Adam or L-BFGS and the schedules of the paper's public code (Zhu et al. 2021; chapter 5 lists them),
 and every ``metrics_every`` epochs measures, on the training set in eval mode without augmentation:
 
-* NC1–NC4 and the equinorm/equiangularity measures through the streaming statistics of
-  :mod:`landscape_lib.collapse` (float64 accumulation, features in float32 outside autocast);
+* NC1–NC4 and the equinorm/equiangularity measures of :mod:`landscape_lib.collapse`, from the streaming
+  statistics of :mod:`landscape_lib.class_stats` (float64 accumulation, features in float32 outside autocast);
 * train and test accuracy and loss.
 
 Each epoch appends one row to the history, written as ``history.json`` and ``history.csv`` in
@@ -39,6 +39,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ._validation import check_scalar
 from .data import DATASETS, DeviceDataset, ImageData, load_splits
 from .nets import MODELS, build_model
 
@@ -117,17 +118,21 @@ class TrainConfig:
         _check_choice(self.dataset.lower().replace("-", ""), DATASETS, "data set")
         _check_choice(self.model, tuple(MODELS), "model")
         opt = _check_choice(self.optimizer, OPTIMIZERS, "optimizer")
-        for name in ("epochs", "width", "metrics_every", "eval_batch_size", "lbfgs_history", "lbfgs_max_iter"):
+        # Counts as Python ints (numpy integers accepted), so that the resolved configuration compares and
+        # serializes like one written by hand.
+        counts = {name: check_scalar(getattr(self, name), name, integer=True, low=1)
+                  for name in ("epochs", "width", "metrics_every", "eval_batch_size", "lbfgs_history",
+                               "lbfgs_max_iter")}
+        defaults = dict(paper_defaults(opt, random_labels=self.random_labels),
+                        lr_decay_every=max(1, counts["epochs"] // 5))
+        for name in ("batch_size", "lr_decay_every"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer; got {value!r}")
-        defaults = paper_defaults(opt, random_labels=self.random_labels)
+            counts[name] = defaults[name] if value is None else check_scalar(value, name, integer=True, low=1)
         return dataclasses.replace(
             self, optimizer=opt, model=self.model.lower(), dataset=self.dataset.lower().replace("-", ""),
             lr=defaults["lr"] if self.lr is None else float(self.lr),
-            batch_size=defaults["batch_size"] if self.batch_size is None else int(self.batch_size),
             weight_decay=defaults["weight_decay"] if self.weight_decay is None else float(self.weight_decay),
-            lr_decay_every=max(1, self.epochs // 5) if self.lr_decay_every is None else int(self.lr_decay_every),
+            **counts,
         )
 
 
@@ -293,17 +298,18 @@ def evaluate(model, train_data: DeviceDataset, test_data: DeviceDataset | None =
              batch_size: int = 512, collapse_metrics: bool = True) -> dict:
     """Train/test loss and accuracy and the NC metrics of ``model`` (eval mode, no augmentation).
 
-    The NC metrics use the streaming statistics of :mod:`landscape_lib.collapse`: one pass over the
-    training set updates :class:`~landscape_lib.collapse.StreamingClassStatistics` (float64) with the
+    The NC metrics use the streaming statistics of :mod:`landscape_lib.class_stats`: one pass over the
+    training set updates :class:`~landscape_lib.class_stats.StreamingClassStatistics` (float64) with the
     float32 features; NC4 (prediction ≠ nearest class mean) is counted from the same features once the
-    class means are known. Classifier ``W``, ``b`` are the model's last layer.
+    class means are known, and :func:`landscape_lib.collapse.metrics_from_statistics` computes the metrics.
+    Classifier ``W``, ``b`` are the model's last layer.
     """
-    from . import collapse
+    from . import class_stats, collapse
 
     model.eval()
     base = _base(model)
     k = base.num_classes
-    stats = collapse.StreamingClassStatistics(k, base.feature_dim) if collapse_metrics else None
+    stats = class_stats.StreamingClassStatistics(k, base.feature_dim) if collapse_metrics else None
     cached = []
     loss_sum = torch.zeros((), dtype=torch.float64, device=train_data.device)
     correct = torch.zeros((), dtype=torch.long, device=train_data.device)

@@ -37,14 +37,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import collapse
-from ._validation import as_float_array, as_rng, check_positive
+from . import collapse, etf
+from ._validation import as_float_array, as_rng, check_positive, check_scalar
 
 __all__ = [
     "loss", "loss_and_gradient", "hessian_vector_product", "pack", "unpack", "num_parameters",
     "threshold", "optimal_rho", "optimal_loss", "etf_family_loss", "global_minimizer", "UFMSolution",
     "origin_min_eigenvalue", "hessian_matrix", "smallest_hessian_eigenpairs", "rotation_orbit_dimension",
-    "rotation_orbit_tangents", "train", "UFMRun", "random_init", "labels_of", "loss_slice",
+    "rotation_orbit_tangents", "fit", "UFMRun", "random_init", "labels_of", "loss_slice",
 ]
 
 
@@ -85,25 +85,61 @@ def labels_of(K: int, n: int) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------------
 # Loss, gradient, Hessian-vector product (batched over leading axes)
 # ----------------------------------------------------------------------------------------------------
+# The pieces below work on the features flattened to rows, Hf of shape (..., N, d) with N = K n and the
+# labels of labels_of(K, n): the logits Z = Hf W^T + b, their softmax P and cross-entropy, the residual
+# G = (P - Y)/N, the adjoint of the logits map (how a change of Z pulls back to W, H, b) and the weight
+# decay. The loss, its gradient, its Hessian-vector product and the solver of fit() are built from them.
 
-def _logits(W, H, b):
-    # (..., K, n, d) @ (..., 1, d, K) -> (..., K, n, K)
-    return H @ np.swapaxes(W, -1, -2)[..., None, :, :] + b[..., None, None, :]
+def _logits(W, Hf, b):
+    """Z = Hf W^T + b, shape (..., N, K)."""
+    return Hf @ np.swapaxes(W, -1, -2) + b[..., None, :]
 
 
-def _softmax_terms(Z):
+def _logits_adjoint(G, W, Hf):
+    """The transpose of the logits map at (W, Hf) applied to G of shape (..., N, K): (G^T Hf, G W, sum_i G_i)."""
+    return np.swapaxes(G, -1, -2) @ Hf, G @ W, G.sum(axis=-2)
+
+
+def _softmax_cross_entropy(Z, labels):
+    """Softmax probabilities P of the logits (rows) and the cross-entropy of each row, shape (..., N)."""
     zmax = Z.max(axis=-1, keepdims=True)
     E = np.exp(Z - zmax)
     S = E.sum(axis=-1, keepdims=True)
-    P = E / S
-    lse = (np.log(S) + zmax)[..., 0]                               # (..., K, n)
-    true = np.einsum("...kik->...ki", Z)                           # logit of the true class
-    return P, lse - true
+    ce = np.log(S[..., 0]) + zmax[..., 0] - Z[..., np.arange(labels.shape[0]), labels]
+    return E / S, ce
 
 
-def _one_hot_like(P):
-    K = P.shape[-1]
-    return np.eye(K)[:, None, :]                                    # (K, 1, K) broadcasts over n
+def _residual(P, labels):
+    """G = (P - Y)/N, the gradient of the mean cross-entropy with respect to the logits."""
+    return (P - np.eye(P.shape[-1])[labels]) / labels.shape[0]
+
+
+def _objective(ce, W, Hf, b, lw, lh, lb):
+    """Mean cross-entropy plus the weight decay (lambda_W ||W||^2 + lambda_H ||H||^2 + lambda_b ||b||^2)/2."""
+    return ce.mean(axis=-1) + 0.5 * (lw * np.sum(W**2, axis=(-2, -1)) + lh * np.sum(Hf**2, axis=(-2, -1))
+                                     + lb * np.sum(b**2, axis=-1))
+
+
+def _value_and_gradient(W, Hf, b, labels, lw, lh, lb):
+    """Objective and gradient (gW, gHf, gb) on flattened features; no validation (fit() calls it per step)."""
+    P, ce = _softmax_cross_entropy(_logits(W, Hf, b), labels)
+    gW, gH, gb = _logits_adjoint(_residual(P, labels), W, Hf)
+    return _objective(ce, W, Hf, b, lw, lh, lb), (gW + lw * W, gH + lh * Hf, gb + lb * b)
+
+
+def _flat_features(H):
+    """H of shape (..., K, n, d) as rows (..., K n, d) (a view), and the labels of those rows."""
+    K, n, d = H.shape[-3:]
+    return H.reshape(H.shape[:-3] + (K * n, d)), labels_of(K, n)
+
+
+def _unflat_features(Hf, K: int):
+    """Inverse of :func:`_flat_features`: rows (..., K n, d) back to (..., K, n, d)."""
+    return Hf.reshape(Hf.shape[:-2] + (K, Hf.shape[-2] // K, Hf.shape[-1]))
+
+
+def _scalar(value):
+    return float(value) if value.ndim == 0 else value
 
 
 def loss(W, H, b, *, lambda_W: float, lambda_H: float, lambda_b: float):
@@ -128,16 +164,15 @@ def loss(W, H, b, *, lambda_W: float, lambda_H: float, lambda_b: float):
     """
     lw, lh, lb = _check_lambdas(lambda_W, lambda_H, lambda_b)
     W, H, b = _check_point(W, H, b)
-    _, ce = _softmax_terms(_logits(W, H, b))
-    out = (ce.mean(axis=(-1, -2)) + 0.5 * lw * np.sum(W**2, axis=(-1, -2))
-           + 0.5 * lh * np.sum(H**2, axis=(-1, -2, -3)) + 0.5 * lb * np.sum(b**2, axis=-1))
-    return float(out) if out.ndim == 0 else out
+    Hf, labels = _flat_features(H)
+    _, ce = _softmax_cross_entropy(_logits(W, Hf, b), labels)
+    return _scalar(_objective(ce, W, Hf, b, lw, lh, lb))
 
 
 def loss_and_gradient(W, H, b, *, lambda_W: float, lambda_H: float, lambda_b: float):
     r"""UFM objective and its gradient.
 
-    Used in chapter 4, sections 3 and 5 (gradient at the closed form and at the origin).
+    Used in chapter 4, sections 3 and 5 (gradient at the closed form and at the origin), and by :func:`fit`.
 
     With :math:`P` the softmax probabilities and :math:`Y` the one-hot labels, :math:`G = (P - Y)/N` of
     shape ``(K, n, K)``:
@@ -160,15 +195,9 @@ def loss_and_gradient(W, H, b, *, lambda_W: float, lambda_H: float, lambda_b: fl
     """
     lw, lh, lb = _check_lambdas(lambda_W, lambda_H, lambda_b)
     W, H, b = _check_point(W, H, b)
-    P, ce = _softmax_terms(_logits(W, H, b))
-    K, n = H.shape[-3], H.shape[-2]
-    G = (P - _one_hot_like(P)) / (K * n)
-    gW = np.einsum("...kij,...kid->...jd", G, H) + lw * W
-    gH = G @ W[..., None, :, :] + lh * H
-    gb = G.sum(axis=(-2, -3)) + lb * b
-    value = (ce.mean(axis=(-1, -2)) + 0.5 * lw * np.sum(W**2, axis=(-1, -2))
-             + 0.5 * lh * np.sum(H**2, axis=(-1, -2, -3)) + 0.5 * lb * np.sum(b**2, axis=-1))
-    return (float(value) if value.ndim == 0 else value), (gW, gH, gb)
+    Hf, labels = _flat_features(H)
+    value, (gW, gH, gb) = _value_and_gradient(W, Hf, b, labels, lw, lh, lb)
+    return _scalar(value), (gW, _unflat_features(gH, H.shape[-3]), gb)
 
 
 def hessian_vector_product(W, H, b, dW, dH, db, *, lambda_W: float, lambda_H: float, lambda_b: float):
@@ -185,6 +214,9 @@ def hessian_vector_product(W, H, b, dW, dH, db, *, lambda_W: float, lambda_H: fl
         (\nabla^2 f)[d]_W = \sum \dot G_{k,i} h_{k,i}^\top + G_{k,i}\, dh_{k,i}^\top + \lambda_W dW, \quad
         (\nabla^2 f)[d]_{h_{k,i}} = W^\top \dot G_{k,i} + dW^\top G_{k,i} + \lambda_H dh_{k,i}, \quad
         (\nabla^2 f)[d]_b = \sum \dot G_{k,i} + \lambda_b db.
+
+    The first terms are the adjoint of the logits map applied to :math:`\dot G` (as in the gradient), the
+    second ones the same adjoint taken at the direction and applied to :math:`G`.
 
     Parameters
     ----------
@@ -204,16 +236,15 @@ def hessian_vector_product(W, H, b, dW, dH, db, *, lambda_W: float, lambda_H: fl
     if dW.shape[-2:] != W.shape[-2:] or dH.shape[-3:] != H.shape[-3:]:
         raise ValueError(f"the direction must have the shapes of the point: W {W.shape[-2:]}, "
                          f"H {H.shape[-3:]}; got {dW.shape}, {dH.shape}")
-    P, _ = _softmax_terms(_logits(W, H, b))
-    K, n = H.shape[-3], H.shape[-2]
-    G = (P - _one_hot_like(P)) / (K * n)
-    dZ = H @ np.swapaxes(dW, -1, -2)[..., None, :, :] + dH @ np.swapaxes(W, -1, -2)[..., None, :, :] \
-        + db[..., None, None, :]
-    dG = P * (dZ - np.sum(P * dZ, axis=-1, keepdims=True)) / (K * n)
-    HW = np.einsum("...kij,...kid->...jd", dG, H) + np.einsum("...kij,...kid->...jd", G, dH) + lw * dW
-    HH = dG @ W[..., None, :, :] + G @ dW[..., None, :, :] + lh * dH
-    Hb = dG.sum(axis=(-2, -3)) + lb * db
-    return HW, HH, Hb
+    Hf, labels = _flat_features(H)
+    dHf, _ = _flat_features(dH)
+    P, _ = _softmax_cross_entropy(_logits(W, Hf, b), labels)
+    G = _residual(P, labels)
+    dZ = _logits(dW, Hf, db) + dHf @ np.swapaxes(W, -1, -2)           # the product rule on Hf W^T + b
+    dG = P * (dZ - np.sum(P * dZ, axis=-1, keepdims=True)) / labels.shape[0]
+    aW, aH, ab = _logits_adjoint(dG, W, Hf)
+    cW, cH, _ = _logits_adjoint(G, dW, dHf)                             # the bias enters the logits linearly
+    return aW + cW + lw * dW, _unflat_features(aH + cH + lh * dHf, H.shape[-3]), ab + lb * db
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -227,7 +258,10 @@ def num_parameters(K: int, n: int, d: int) -> int:
 
 def pack(W, H, b) -> np.ndarray:
     """Concatenate ``(W, H, b)`` into one vector of length :func:`num_parameters` (W, then H, then b)."""
-    W, H, b = _check_point(W, H, b)
+    return _flat(*_check_point(W, H, b))
+
+
+def _flat(W, H, b) -> np.ndarray:
     return np.concatenate([W.ravel(), H.ravel(), b.ravel()])
 
 
@@ -377,7 +411,7 @@ def global_minimizer(K: int, n: int, d: int, *, lambda_W: float, lambda_H: float
     lambda_b : float
         For :math:`\lambda_b = 0` every :math:`b = t\mathbf 1` is optimal too; ``b = 0`` is returned.
     rng : None, int or Generator, optional
-        Rotation of the ETF (see :func:`landscape_lib.collapse.simplex_etf`); ``None`` gives the
+        Rotation of the ETF (see :func:`landscape_lib.etf.simplex_etf`); ``None`` gives the
         deterministic frame.
 
     Returns
@@ -391,7 +425,7 @@ def global_minimizer(K: int, n: int, d: int, *, lambda_W: float, lambda_H: float
     t = threshold(K, n, lw, lh)
     rho = optimal_rho(K, n, lw, lh)
     c = math.sqrt(lw / (n * lh))
-    W = math.sqrt(rho) * collapse.simplex_etf(K, d, rng=rng)
+    W = math.sqrt(rho) * etf.simplex_etf(K, d, rng=rng)
     H = np.repeat((c * W)[:, None, :], n, axis=1)
     return UFMSolution(W=W, H=H, b=np.zeros(K), loss=optimal_loss(K, n, lw, lh), rho=rho, feature_ratio=c,
                        threshold=t, collapsed=t < 1)
@@ -452,9 +486,8 @@ def rotation_orbit_dimension(K: int, d: int) -> int:
     so the orbit has dimension :math:`\binom d2 - \binom{d-K+1}{2}` (7 for ``K = 3``, ``d = 5``). The
     Hessian at a global minimizer has (at least) this many zero eigenvalues.
     """
-    check_positive(d, "d", integer=True)
-    if d < K - 1:
-        raise ValueError(f"d must be at least K - 1 = {K - 1}; got {d}")
+    K = check_scalar(K, "K", integer=True, low=2)
+    d = check_scalar(d, "d", integer=True, low=K - 1)
     m = d - K + 1
     return d * (d - 1) // 2 - m * (m - 1) // 2
 
@@ -579,7 +612,7 @@ def smallest_hessian_eigenpairs(W, H, b, *, lambda_W: float, lambda_H: float, la
 
 
 # ----------------------------------------------------------------------------------------------------
-# Training
+# Fitting: minimizing the objective from a start
 # ----------------------------------------------------------------------------------------------------
 
 def random_init(K: int, n: int, d: int, *, scale: float = 1.0, rng=None):
@@ -600,7 +633,7 @@ def random_init(K: int, n: int, d: int, *, scale: float = 1.0, rng=None):
 
 @dataclass(frozen=True)
 class UFMRun:
-    """Result of :func:`train`: the final point and the recorded history.
+    """Result of :func:`fit`: the final point and the recorded history.
 
     Attributes
     ----------
@@ -633,13 +666,15 @@ class UFMRun:
 _METHODS = ("gd", "adam", "lbfgs")
 
 
-def train(K: int, n: int, d: int, *, lambda_W: float, lambda_H: float, lambda_b: float, method: str = "gd",
-          steps: int = 2000, lr: float | None = None, rng=None, init=None, init_scale: float = 1.0,
-          fixed_W=None, record_every: int = 10, record_at=None, keep_snapshots: bool = False,
-          gtol: float = 1e-10, lr_decay_every: int | None = None, lr_decay: float = 0.1) -> UFMRun:
-    r"""Train the UFM from a random (or given) start with gradient descent, Adam or L-BFGS.
+def fit(K: int, n: int, d: int, *, lambda_W: float, lambda_H: float, lambda_b: float, method: str = "gd",
+        steps: int = 2000, lr: float | None = None, rng=None, init=None, init_scale: float = 1.0,
+        fixed_W=None, record_every: int = 10, record_at=None, keep_snapshots: bool = False,
+        gtol: float = 1e-10, lr_decay_every: int | None = None, lr_decay: float = 0.1) -> UFMRun:
+    r"""Fit the UFM: minimize its objective from a random (or given) start with gradient descent, Adam or L-BFGS.
 
-    Used in chapter 4, sections 2-8.
+    Every step evaluates :func:`loss_and_gradient` (without re-validating its inputs), and every record
+    computes the NC metrics with :func:`landscape_lib.collapse.collapse_metrics`. Used in chapter 4,
+    sections 2-8. (The training of deep networks, chapters 5–7, is :func:`landscape_lib.train.train`.)
 
     Parameters
     ----------
@@ -659,7 +694,7 @@ def train(K: int, n: int, d: int, *, lambda_W: float, lambda_H: float, lambda_b:
     init_scale : float, default 1.0
         Scale of the random start (:func:`random_init`).
     fixed_W : array_like of shape (K, d), optional
-        Keep the classifier fixed at this value (e.g. a simplex ETF, chapter 4 section 7) and train only
+        Keep the classifier fixed at this value (e.g. a simplex ETF, chapter 4 section 7) and optimize only
         ``H`` and ``b`` (then the problem is convex).
     record_every : int, default 10
         Record loss, gradient norm and NC metrics every this many iterations (and at the end).
@@ -671,6 +706,7 @@ def train(K: int, n: int, d: int, *, lambda_W: float, lambda_H: float, lambda_b:
         L-BFGS stops when the largest gradient entry is below it.
     lr_decay_every : int, optional
         GD/Adam: multiply ``lr`` by ``lr_decay`` every this many iterations.
+    lr_decay : float, default 0.1
 
     Returns
     -------
@@ -681,8 +717,12 @@ def train(K: int, n: int, d: int, *, lambda_W: float, lambda_H: float, lambda_b:
                        strict=True))
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}; got {method!r}")
-    check_positive(steps, "steps", integer=True)
+    steps = check_positive(steps, "steps", integer=True)
     check_positive(record_every, "record_every", integer=True)
+    if lr_decay_every is not None:
+        check_positive(lr_decay_every, "lr_decay_every", integer=True)
+    check_positive(lr_decay, "lr_decay")
+    check_positive(gtol, "gtol")
     if lr is None:
         lr = {"gd": 1.0, "adam": 0.01, "lbfgs": 0.0}[method]
     elif method != "lbfgs":
@@ -707,26 +747,13 @@ def train(K: int, n: int, d: int, *, lambda_W: float, lambda_H: float, lambda_b:
         wanted = set(range(0, steps + 1, record_every))
     else:
         wanted = {int(i) for i in np.asarray(record_at).ravel() if 0 <= i <= steps} | {0}
-
     lw, lh, lb = lambdas["lambda_W"], lambdas["lambda_H"], lambdas["lambda_b"]
-    rows = np.arange(K * n)
 
     def fg(th):
-        # Unbatched fast path of loss_and_gradient on 2-D blocks (same formulas).
-        W = th[: K * d].reshape(K, d)
-        Hf = th[K * d: K * d + K * n * d].reshape(K * n, d)
-        b = th[K * d + K * n * d:]
-        Z = Hf @ W.T + b
-        zmax = Z.max(axis=1, keepdims=True)
-        E = np.exp(Z - zmax)
-        S = E.sum(axis=1, keepdims=True)
-        G = E / S
-        ce = np.log(S[:, 0]) + zmax[:, 0] - Z[rows, labels]
-        G[rows, labels] -= 1.0
-        G /= K * n
-        f = float(ce.mean() + 0.5 * (lw * (W**2).sum() + lh * (Hf**2).sum() + lb * (b**2).sum()))
-        g = np.concatenate([(G.T @ Hf + lw * W).ravel(), (G @ W + lh * Hf).ravel(), G.sum(axis=0) + lb * b])
-        return f, g * mask
+        # loss_and_gradient on the flat vector, without its validation (inputs checked once above).
+        W, H, b = unpack(th, K, n, d)
+        f, grads = _value_and_gradient(W, H.reshape(K * n, d), b, labels, lw, lh, lb)
+        return float(f), _flat(*grads) * mask
 
     recs = dict(it=[], loss=[], gn=[], metrics=[], snaps=[])
 
@@ -762,12 +789,10 @@ def train(K: int, n: int, d: int, *, lambda_W: float, lambda_H: float, lambda_b:
         m = np.zeros_like(theta)
         v = np.zeros_like(theta)
         step = float(lr)
-        last = None
         for it in range(steps + 1):
             f, g = fg(theta)
             if it in wanted or it == steps:
                 record(it, theta, f, g)
-                last = it
             if it == steps:
                 break
             if lr_decay_every and it > 0 and it % lr_decay_every == 0:
@@ -780,7 +805,6 @@ def train(K: int, n: int, d: int, *, lambda_W: float, lambda_H: float, lambda_b:
                 mhat = m / (1 - 0.9 ** (it + 1))
                 vhat = v / (1 - 0.999 ** (it + 1))
                 theta = theta - step * mhat / (np.sqrt(vhat) + 1e-8) * mask
-        assert last == steps
     W, H, b = (a.copy() for a in unpack(theta, K, n, d))
     return UFMRun(method=method, W=W, H=H, b=b, iterations=np.array(recs["it"]), loss=np.array(recs["loss"]),
                   grad_norm=np.array(recs["gn"]), metrics=tuple(recs["metrics"]),

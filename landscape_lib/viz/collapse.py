@@ -152,21 +152,21 @@ def etf_animation_figure(run, *, feature_ratio: float, title: str | None = None,
     Every frame shows the features :math:`h_{k,i}` (dots, one colour per class) and the scaled classifier
     rows :math:`c\,w_k` (lines from the origin, :math:`c` = ``feature_ratio``, so that at the global
     minimizer each class's features sit at the tip of its classifier line), projected on the span of the
-    *final* centred class means: a plane for ``K = 3``, 3-D space for ``K = 4``. Train with ``d >= K + 1``
+    *final* centred class means: a plane for ``K = 3``, 3-D space for ``K = 4``. Fit with ``d >= K + 1``
     (the landscape theorem assumes ``d > K``): the projection hides the other ``d - K + 1`` directions,
     which carry the early, uncollapsed part of the features.
 
     Parameters
     ----------
     run : UFMRun
-        With ``keep_snapshots=True``; ``K`` must be 3 or 4.
+        From :func:`landscape_lib.ufm.fit` with ``keep_snapshots=True``; ``K`` must be 3 or 4.
     feature_ratio : float
         :math:`c = \sqrt{\lambda_W/(n\lambda_H)}`.
     max_frames : int, default 60
         At most this many frames (evenly chosen among the snapshots).
     """
     if run.snapshots is None:
-        raise ValueError("run has no snapshots: train with keep_snapshots=True")
+        raise ValueError("run has no snapshots: fit it with landscape_lib.ufm.fit(..., keep_snapshots=True)")
     K, n, d = run.H.shape
     if K not in (3, 4):
         raise ValueError(f"the ETF animation draws K = 3 (plane) or K = 4 (3-D); got K={K}")

@@ -1,10 +1,11 @@
-"""Tests of landscape_lib.collapse: the simplex ETF, class statistics (one-shot and streaming), NC metrics."""
+"""Tests of landscape_lib.collapse: the NC metrics, one-shot and from streamed class statistics."""
 
 import dataclasses
 
 import numpy as np
 import pytest
 
+from landscape_lib import class_stats, etf
 from landscape_lib import collapse as C
 
 FIELDS = [f.name for f in dataclasses.fields(C.CollapseMetrics)]
@@ -20,7 +21,7 @@ def collapsed_problem(K, d, n, *, rng, offset=0.0, scale=1.0, noise=0.0):
 
     Returns H, y, W, b with b = -W @ offset, so that the logits do not see the common offset (NC4 = 0).
     """
-    means = scale * C.simplex_etf(K, d, rng=rng)
+    means = scale * etf.simplex_etf(K, d, rng=rng)
     common = offset * rng.standard_normal(d)
     H = np.repeat(means + common, n, axis=0)
     if noise:
@@ -70,39 +71,14 @@ def naive_metrics(H, y, W, b, K):
 
 
 # ---------------------------------------------------------------------------------------------------
-# simplex ETF
-# ---------------------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("K", [2, 3, 4, 10])
-@pytest.mark.parametrize("extra", [-1, 0, 3])
-@pytest.mark.parametrize("rng", [None, 0, 1])
-def test_simplex_etf_gram(K, extra, rng):
-    d = K + extra
-    M = C.simplex_etf(K, d, rng=rng)
-    assert M.shape == (K, d)
-    np.testing.assert_allclose(M @ M.T, C.etf_gram(K), atol=1e-12)
-    np.testing.assert_allclose(np.linalg.norm(M, axis=1), 1.0, atol=1e-12)
-    np.testing.assert_allclose(M.sum(axis=0), 0.0, atol=1e-12)
-    np.testing.assert_allclose(C.etf_gram(K), K / (K - 1) * (np.eye(K) - np.ones((K, K)) / K))
-
-
-def test_simplex_etf_defaults_and_randomness():
-    np.testing.assert_allclose(C.simplex_etf(3), np.sqrt(1.5) * (np.eye(3) - 1 / 3))
-    assert not np.allclose(C.simplex_etf(4, 6, rng=0), C.simplex_etf(4, 6, rng=1))
-    np.testing.assert_array_equal(C.simplex_etf(4, 6, rng=5), C.simplex_etf(4, 6, rng=5))
-
-
-@pytest.mark.parametrize("args", [(1,), (0,), (3, 1), (2.5,), (4, 0)])
-def test_simplex_etf_errors(args):
-    with pytest.raises(ValueError):
-        C.simplex_etf(*args)
-
-
-# ---------------------------------------------------------------------------------------------------
 # metrics at and away from collapse
 # ---------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("K,d,n", [(2, 2, 3), (3, 5, 4), (4, 4, 2), (10, 16, 3)])
+# Feature dimensions below and above 2K - 1, where collapse_metrics projects onto the span of the means and W.
+SHAPES = [(2, 2, 3), (3, 5, 4), (4, 4, 2), (10, 16, 3), (2, 9, 3), (3, 40, 5), (10, 64, 3)]
+
+
+@pytest.mark.parametrize("K,d,n", SHAPES)
 @pytest.mark.parametrize("seed", [0, 1])
 def test_metrics_vanish_at_exact_collapse(K, d, n, seed):
     rng = np.random.default_rng(seed)
@@ -110,7 +86,7 @@ def test_metrics_vanish_at_exact_collapse(K, d, n, seed):
     m = C.collapse_metrics(H, y, W, b, K)
     for name in FIELDS:
         assert abs(getattr(m, name)) < 1e-10, (name, getattr(m, name))
-    stats = C.class_statistics(H, y, K)
+    stats = class_stats.class_statistics(H, y, K)
     m2 = C.metrics_from_statistics(stats, W, 0.0)
     for name in FIELDS:
         assert abs(getattr(m2, name)) < 1e-10, (name, getattr(m2, name))
@@ -124,12 +100,12 @@ def test_metrics_positive_away_from_collapse():
     assert m.nc1 > 1e-3 and m.nc2_means > 1e-3 and m.nc3_ufm > 1e-3 and m.nc3_papyan > 1e-6
     # A classifier that is an ETF but not aligned with the means: NC2(W) = 0, NC3 > 0.
     H, y, _, _ = collapsed_problem(K, d, n, rng=rng)
-    W_other = C.simplex_etf(K, d, rng=99)
+    W_other = etf.simplex_etf(K, d, rng=99)
     m = C.collapse_metrics(H, y, W_other, None, K)
     assert m.nc2_classifier < 1e-12 and m.nc1 < 1e-20
     assert m.nc3_ufm > 1e-2 and m.nc3_papyan > 1e-2
     # Means of unequal norms (one class farther out): NC2(means) > 0, equinorm > 0, NC1 still 0.
-    means = C.simplex_etf(K, d) * np.array([[1.0], [2.0], [1.0], [1.0]])
+    means = etf.simplex_etf(K, d) * np.array([[1.0], [2.0], [1.0], [1.0]])
     H = np.repeat(means, 3, axis=0)
     y = np.repeat(np.arange(K), 3)
     m = C.collapse_metrics(H, y, means, None, K)
@@ -150,7 +126,7 @@ def test_nc3_forms_see_different_things():
     assert m.nc3_ufm < 1e-12 and m.nc3_papyan > 1e-2
     # ETF means, W = Hbar^T plus an ETF orthogonal to the means: both NC2 and NC3 (UFM) vanish, W is not
     # proportional to Hbar^T, and only Papyan et al.'s NC3 says so.
-    E = C.simplex_etf(K, K - 1)
+    E = etf.simplex_etf(K, K - 1)
     means = np.hstack([E, np.zeros((K, 2))])
     W = np.hstack([E, E])
     m = C.collapse_metrics(np.repeat(means, n, axis=0), y, W, None, K)
@@ -165,13 +141,13 @@ def test_nc4_depends_on_bias():
     assert C.collapse_metrics(H, y, W, None, K).nc4 == 0.0
     b = np.array([100.0, 0.0, 0.0])           # everything predicted as class 0
     assert C.collapse_metrics(H, y, W, b, K).nc4 == pytest.approx(2 / 3)
-    assert C.nc4(H, W, b, C.class_statistics(H, y, K).class_means) == pytest.approx(2 / 3)
+    assert C.nc4(H, W, b, class_stats.class_statistics(H, y, K).class_means) == pytest.approx(2 / 3)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_rotation_and_scale_invariance(seed):
+@pytest.mark.parametrize("K,d,n", [(5, 8, 6), (3, 11, 6)])
+def test_rotation_and_scale_invariance(seed, K, d, n):
     rng = np.random.default_rng(seed)
-    K, d, n = 5, 8, 6
     H = rng.standard_normal((K * n, d)) + np.repeat(2 * rng.standard_normal((K, d)), n, axis=0)
     y = np.repeat(np.arange(K), n)
     W = rng.standard_normal((K, d))
@@ -184,10 +160,10 @@ def test_rotation_and_scale_invariance(seed):
                                        err_msg=name)
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_vectorized_equals_naive_loop(seed):
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("K,d,n", [(4, 7, 9), (3, 5, 12), (3, 10, 12), (4, 30, 9)])
+def test_vectorized_equals_naive_loop(seed, K, d, n):
     rng = np.random.default_rng(seed)
-    K, d, n = 4, 7, 9
     H = rng.standard_normal((K * n, d)) + np.repeat(rng.standard_normal((K, d)), n, axis=0)
     y = rng.permutation(np.repeat(np.arange(K), n))
     W = rng.standard_normal((K, d))
@@ -195,14 +171,30 @@ def test_vectorized_equals_naive_loop(seed):
     ref = naive_metrics(H, y, W, b, K)
     assert 0 < ref["nc4"] < 1                      # the comparison exercises disagreements
     m = C.collapse_metrics(H, y, W, b, K)
-    ms = C.metrics_from_statistics(C.class_statistics(H, y, K), W, m.nc4)
+    ms = C.metrics_from_statistics(class_stats.class_statistics(H, y, K), W, m.nc4)
     for name, value in ref.items():
         np.testing.assert_allclose(getattr(m, name), value, rtol=1e-10, err_msg=name)
         np.testing.assert_allclose(getattr(ms, name), value, rtol=1e-10, err_msg=name)
-    stats = C.class_statistics(H, y, K)
+    for name in FIELDS:                                 # in memory and streamed: the same metrics
+        np.testing.assert_allclose(getattr(m, name), getattr(ms, name), rtol=1e-10, err_msg=name)
+    stats = class_stats.class_statistics(H, y, K)
     np.testing.assert_allclose(stats.within_cov,
                                sum(np.outer(h - stats.class_means[k], h - stats.class_means[k])
                                    for h, k in zip(H, y, strict=True)) / len(y), atol=1e-12)
+
+
+@pytest.mark.parametrize("K,d", [(3, 2), (3, 5), (5, 9)])
+def test_one_shot_is_the_streaming_code_path(K, d):
+    # Up to d = 2K - 1 nothing is projected: collapse_metrics is exactly the statistics, NC4 and assembly
+    # that the streaming path of chapters 5-7 uses.
+    rng = np.random.default_rng(d)
+    y = np.repeat(np.arange(K), 7)
+    H = rng.standard_normal((7 * K, d)) + 2 * rng.standard_normal((K, d))[y]
+    W, b = rng.standard_normal((K, d)), rng.standard_normal(K)
+    stats = class_stats.class_statistics(H, y, K)
+    frac = C.nearest_mean_disagreements(H, H @ W.T + b, stats.class_means) / len(y)
+    assert frac == C.nc4(H, W, b, stats.class_means)
+    assert C.collapse_metrics(H, y, W, b, K) == C.metrics_from_statistics(stats, W, frac)
 
 
 def test_equinorm_and_angles():
@@ -213,17 +205,18 @@ def test_equinorm_and_angles():
     cos = np.array([U[0] @ U[1], U[0] @ U[2], U[1] @ U[0], U[1] @ U[2], U[2] @ U[0], U[2] @ U[1]])
     assert C.equiangularity(V) == pytest.approx(cos.std(ddof=1))
     assert C.maximal_angle_deviation(V) == pytest.approx(np.mean(np.abs(cos + 0.5)))
-    assert C.maximal_angle_deviation(C.simplex_etf(5, 7, rng=1)) < 1e-14
+    assert C.maximal_angle_deviation(etf.simplex_etf(5, 7, rng=1)) < 1e-14
 
 
 # ---------------------------------------------------------------------------------------------------
 # numerical accuracy, zero solution
 # ---------------------------------------------------------------------------------------------------
 
-def test_accurate_with_large_common_mean_and_tiny_spread():
+@pytest.mark.parametrize("d", [5, 12])
+def test_accurate_with_large_common_mean_and_tiny_spread(d):
     rng = np.random.default_rng(0)
-    K, d, n = 3, 5, 50
-    means = C.simplex_etf(K, d, rng=rng)
+    K, n = 3, 50
+    means = etf.simplex_etf(K, d, rng=rng)
     spread = 1e-6
     offset = np.full(d, 2.0**20)                                  # about 1e6, exactly representable
     centred = np.repeat(means, n, axis=0) + spread * rng.standard_normal((K * n, d))
@@ -234,30 +227,31 @@ def test_accurate_with_large_common_mean_and_tiny_spread():
     H = centred + offset                                          # rounding here is ~2e-10 << 1e-6
     m = C.collapse_metrics(H, y, W, None, K)
     np.testing.assert_allclose(m.nc1, ref.nc1, rtol=1e-3)
-    acc = C.StreamingClassStatistics(K, d)
+    acc = class_stats.StreamingClassStatistics(K, d)
     for chunk in np.array_split(rng.permutation(K * n), 17):
         acc.update(H[chunk].astype(np.float64), y[chunk])
     np.testing.assert_allclose(C.nc1(acc.result()), ref.nc1, rtol=1e-3)
     # The one-pass formula E[hh^T] - mu mu^T is garbage here, even in float64: the test is sensitive.
     mu = np.array([H[y == k].mean(axis=0) for k in range(K)])
     onepass = (H.T @ H - (n * mu.T) @ mu) / (K * n)
-    exact = C.class_statistics(H, y, K).within_cov
+    exact = class_stats.class_statistics(H, y, K).within_cov
     assert np.linalg.norm(onepass - exact) > 100 * np.linalg.norm(exact)
 
 
-def test_zero_solution_gives_nan():
-    K, d, n = 4, 6, 3
+@pytest.mark.parametrize("d", [6, 12])
+def test_zero_solution_gives_nan(d):
+    K, n = 4, 3
     H = np.zeros((K * n, d))
     y = np.repeat(np.arange(K), n)
     W = np.zeros((K, d))
     m = C.collapse_metrics(H, y, W, np.zeros(K), K)
     for name in FIELDS:
         assert np.isnan(getattr(m, name)), name
-    stats = C.class_statistics(H, y, K)
+    stats = class_stats.class_statistics(H, y, K)
     assert np.isnan(C.nc1(stats)) and np.isnan(C.nc2_means(stats)) and np.isnan(C.nc2_classifier(W))
     assert np.isnan(C.nc3_ufm(W, stats)) and np.isnan(C.nc3_papyan(W, stats))
     assert np.isnan(C.nc4(H, W, None, stats.class_means))
-    assert np.isnan(C.etf_distance(np.zeros((3, 3))))
+    assert np.isnan(etf.etf_distance(np.zeros((3, 3))))
 
 
 def test_degenerate_means_nc1_nan():
@@ -265,7 +259,7 @@ def test_degenerate_means_nc1_nan():
     means = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0]])
     H = np.repeat(means, 2, axis=0) + 0.01
     y = np.repeat(np.arange(3), 2)
-    assert np.isnan(C.nc1(C.class_statistics(H, y, 3)))
+    assert np.isnan(C.nc1(class_stats.class_statistics(H, y, 3)))
     assert np.isnan(C.collapse_metrics(H, y, np.eye(3, 2), None, 3).nc1)
 
 
@@ -273,58 +267,20 @@ def test_degenerate_means_nc1_nan():
 # streaming
 # ---------------------------------------------------------------------------------------------------
 
-def assert_stats_close(a, b, rtol=1e-10, atol=1e-12):
-    np.testing.assert_array_equal(a.counts, b.counts)
-    for name in ["class_means", "global_mean", "within_cov", "between_cov"]:
-        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=rtol, atol=atol, err_msg=name)
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_streaming_equals_one_shot(seed):
-    rng = np.random.default_rng(seed)
-    K, d, N = 5, 6, 203
-    y = rng.integers(0, K, size=N)
-    H = 10 + rng.standard_normal((N, d)) + 3 * rng.standard_normal((K, d))[y]
-    ref = C.class_statistics(H, y, K)
-    acc = C.StreamingClassStatistics(K, d)
-    cuts = np.sort(rng.choice(np.arange(1, N), size=12, replace=False))
-    for chunk_h, chunk_y in zip(np.split(H, cuts), np.split(y, cuts), strict=True):
-        acc.update(chunk_h, chunk_y)                 # chunks miss classes, some have one sample
-    acc.update(np.zeros((0, d)), np.zeros(0, dtype=int))
-    assert_stats_close(acc.result(), ref)
-    assert ref.counts.tolist() == np.bincount(y, minlength=K).tolist()
-    H_copy = H.copy()
-    C.collapse_metrics(H, y, rng.standard_normal((K, d)), None, K, allow_unbalanced=True)
-    np.testing.assert_array_equal(H, H_copy)         # the caller's array is untouched
-
-
-def test_streaming_with_torch_tensors():
+def test_metrics_of_torch_tensors_equal_those_of_numpy_arrays():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(0)
-    K, d, N = 4, 5, 120
-    y = np.repeat(np.arange(K), N // K)
-    H32 = (100 + rng.standard_normal((N, d)) + rng.standard_normal((K, d))[y]).astype(np.float32)
-    ref = C.class_statistics(H32.astype(np.float64), y, K)
-    acc = C.StreamingClassStatistics(K, d)
-    for idx in np.array_split(rng.permutation(N), 7):
-        acc.update(torch.from_numpy(H32[idx]), torch.from_numpy(y[idx]))
-    assert_stats_close(acc.result(), ref)
-    # mixing numpy and torch batches, and the one-shot functions on tensors
-    acc = C.StreamingClassStatistics(K, d)
-    acc.update(H32[:50], y[:50])
-    acc.update(torch.from_numpy(H32[50:]), torch.from_numpy(y[50:]))
-    assert_stats_close(acc.result(), ref)
-    W = rng.standard_normal((K, d))
-    m_t = C.collapse_metrics(torch.from_numpy(H32), torch.from_numpy(y), torch.from_numpy(W), None, K)
-    m_n = C.collapse_metrics(H32, y, W, None, K)
-    assert m_t == m_n
-    assert_stats_close(C.class_statistics(torch.from_numpy(H32), torch.from_numpy(y), K), ref)
-    with pytest.raises(ValueError, match="0..3"):
-        acc.update(torch.zeros((2, d)), torch.tensor([0, 4]))
-    with pytest.raises(ValueError, match="integer"):
-        acc.update(torch.zeros((2, d)), torch.tensor([0.0, 1.0]))
-    with pytest.raises(ValueError, match="finite"):
-        acc.update(torch.full((2, d), float("nan")), torch.tensor([0, 1]))
+    for K, d in [(4, 5), (3, 12)]:                                    # d <= 2K - 1 and d > 2K - 1
+        y = np.repeat(np.arange(K), 30)
+        H32 = (100 + rng.standard_normal((K * 30, d)) + rng.standard_normal((K, d))[y]).astype(np.float32)
+        W, b = rng.standard_normal((K, d)), rng.standard_normal(K)
+        m_t = C.collapse_metrics(torch.from_numpy(H32), torch.from_numpy(y), torch.from_numpy(W),
+                                 torch.from_numpy(b), K)
+        assert m_t == C.collapse_metrics(H32, y, W, b, K)
+        stats = class_stats.class_statistics(torch.from_numpy(H32), torch.from_numpy(y), K)
+        frac = C.nc4(torch.from_numpy(H32), torch.from_numpy(W), torch.from_numpy(b), stats.class_means)
+        assert C.metrics_from_statistics(stats, torch.from_numpy(W), frac) == C.metrics_from_statistics(
+            class_stats.class_statistics(H32, y, K), W, C.nc4(H32, W, b, stats.class_means))
 
 
 def test_streaming_nc4_second_pass():
@@ -333,7 +289,7 @@ def test_streaming_nc4_second_pass():
     H, y, W, _ = collapsed_problem(K, d, n, rng=rng, noise=0.6)
     b = rng.standard_normal(K)
     m = C.collapse_metrics(H, y, W, b, K)
-    acc = C.StreamingClassStatistics(K, d)
+    acc = class_stats.StreamingClassStatistics(K, d)
     for idx in np.array_split(np.arange(K * n), 4):
         acc.update(H[idx], y[idx])
     stats = acc.result()
@@ -357,7 +313,7 @@ def test_errors():
     with pytest.raises(ValueError, match="0..2"):
         C.collapse_metrics(H, np.array([0, 0, 1, 1, 2, 3]), W, None, K)
     with pytest.raises(ValueError, match="0..2"):
-        C.class_statistics(H, np.array([0, 0, 1, 1, 2, -1]), K)
+        class_stats.class_statistics(H, np.array([0, 0, 1, 1, 2, -1]), K)
     with pytest.raises(ValueError, match="integer"):
         C.collapse_metrics(H, y.astype(float), W, None, K)
     with pytest.raises(ValueError, match="one entry per feature"):
@@ -373,10 +329,10 @@ def test_errors():
     with pytest.raises(ValueError, match=r"no samples"):
         C.collapse_metrics(H, np.array([0, 0, 1, 1, 1, 1]), W, None, K)
     with pytest.raises(ValueError, match=r"no samples"):
-        C.class_statistics(H, np.array([0, 0, 1, 1, 1, 1]), K)
+        class_stats.class_statistics(H, np.array([0, 0, 1, 1, 1, 1]), K)
     with pytest.raises(ValueError, match="unbalanced"):
         C.collapse_metrics(H, np.array([0, 0, 1, 1, 1, 2]), W, None, K)
-    stats = C.class_statistics(np.arange(24.0).reshape(6, d) ** 1.5, np.array([0, 0, 1, 1, 1, 2]), K)
+    stats = class_stats.class_statistics(np.arange(24.0).reshape(6, d) ** 1.5, np.array([0, 0, 1, 1, 1, 2]), K)
     for f in (C.nc1, C.nc2_means):
         with pytest.raises(ValueError, match="unbalanced"):
             f(stats)
@@ -392,18 +348,23 @@ def test_errors():
     with pytest.raises(ValueError, match="finite"):
         C.collapse_metrics(Hbad, y, W, None, K)
     with pytest.raises(ValueError, match="finite"):
-        C.class_statistics(Hbad, y, K)
-    with pytest.raises(ValueError, match="num_classes"):
-        C.collapse_metrics(H, y, W, None, 1)
-    acc = C.StreamingClassStatistics(K, d)
-    with pytest.raises(ValueError, match="update"):
-        acc.result()
-    with pytest.raises(ValueError, match=r"shape \(B, 4\)"):
-        acc.update(np.ones((2, d + 1)), np.array([0, 1]))
-    acc.update(H[:2], y[:2])
-    with pytest.raises(ValueError, match=r"no samples"):
-        acc.result()
-    with pytest.raises(ValueError, match="nc4_fraction"):
-        C.metrics_from_statistics(C.class_statistics(H, y, K), W, 1.5)
+        class_stats.class_statistics(Hbad, y, K)
+    for bad in (1, 3.0, True):
+        with pytest.raises(ValueError, match="num_classes"):
+            C.collapse_metrics(H, y, W, None, bad)
+    np.testing.assert_equal(C.collapse_metrics(H, y, W, None, np.int64(K)).as_dict(),
+                            C.collapse_metrics(H, y, W, None, K).as_dict())
+    Hd = np.arange(72.0).reshape(6, 12) ** 1.2                     # the projected path checks the same
+    for labels, match in [(np.array([0, 0, 1, 1, 1, 1]), "no samples"), (np.array([0, 0, 1, 1, 1, 2]), "unbalanced")]:
+        with pytest.raises(ValueError, match=match):
+            C.collapse_metrics(Hd, labels, np.ones((K, 12)), None, K)
+    Hd[3, 7] = np.inf
+    with pytest.raises(ValueError, match="finite"):
+        C.collapse_metrics(Hd, y, np.ones((K, 12)), None, K)
+    stats = class_stats.class_statistics(H, y, K)
+    for bad in (1.5, -0.1):
+        with pytest.raises(ValueError, match="nc4_fraction"):
+            C.metrics_from_statistics(stats, W, bad)
+    assert np.isnan(C.metrics_from_statistics(stats, W, float("nan")).nc4)     # all means equal
     with pytest.raises(ValueError, match="logits"):
         C.nearest_mean_disagreements(H, np.ones((6, K + 1)), np.ones((K, d)))

@@ -46,6 +46,13 @@ def test_missing_cifar10_names_the_path_and_the_alternative(tmp_path):
     assert str(tmp_path / "nowhere" / "cifar-10-batches-py") in message and "digits" in message
 
 
+def test_fake_cifar10_counts_are_checked(tmp_path):
+    for kwargs in (dict(n_per_class=0), dict(n_per_class=2, n_test_per_class=1.5)):
+        with pytest.raises(ValueError, match="per_class"):
+            data.write_fake_cifar10(tmp_path, **kwargs)
+    assert not (tmp_path / "cifar-10-batches-py").exists()            # checked before anything is written
+
+
 def test_unknown_dataset():
     with pytest.raises(ValueError, match="unknown data set 'mnist'.*digits"):
         data.load_dataset("mnist")
@@ -80,6 +87,16 @@ def test_subsets_and_random_labels_are_seeded_and_balanced():
     np.testing.assert_array_equal(np.bincount(labels[idx]), 2)
     with pytest.raises(ValueError, match="too large"):
         data.balanced_subset(labels, 6)
+    np.testing.assert_array_equal(data.balanced_subset(labels, np.int64(2), num_classes=np.int32(4), rng=0), idx)
+    for bad in (0, True, 2.0, np.float64(2)):
+        with pytest.raises(ValueError, match="n_per_class"):
+            data.balanced_subset(labels, bad)
+    with pytest.raises(ValueError, match="num_classes"):
+        data.balanced_subset(labels, 2, num_classes=0)
+    images, classes = data.synthetic_images(np.int64(6), np.int32(3), rng=0)
+    assert images.shape == (6, 3, 32, 32) and classes.tolist() == [0, 1, 2, 0, 1, 2]
+    with pytest.raises(ValueError, match="num_classes"):
+        data.synthetic_images(6, 0)
 
 
 def test_augmentation_is_a_shifted_flipped_crop():

@@ -57,6 +57,19 @@ def test_etf_weight_is_a_simplex_etf(k):
     assert np.all(w[:, k:] == 0)
 
 
+@pytest.mark.parametrize("k,d", [(2, 2), (3, 7), (10, 10), (10, 512)])
+def test_etf_weight_is_the_deterministic_simplex_etf(k, d):
+    from landscape_lib.etf import simplex_etf
+
+    w = etf_classifier_weight(np.int64(k), np.int32(d))
+    assert w.dtype == torch.float32 and w.shape == (k, d)
+    assert torch.equal(w, torch.from_numpy(simplex_etf(k, d)).float())
+    # the same float32 numbers as the formula of chapter 7 evaluated in torch
+    formula = torch.zeros(k, d, dtype=torch.float64)
+    formula[:, :k] = (k / (k - 1)) ** 0.5 * (torch.eye(k, dtype=torch.float64) - 1.0 / k)
+    assert torch.equal(w, formula.float())
+
+
 @pytest.mark.parametrize("name", ["resnet18", "resnet50"])
 def test_fixed_classifier_is_frozen(name):
     model = build_model(name, 10, width=4, feature_dim=10, fixed_classifier=True)
@@ -78,6 +91,21 @@ def test_clear_errors():
         build_model("resnet18", 10, width=4, feature_dim=5, fixed_classifier=True)
     with pytest.raises(ValueError, match="width"):
         build_model("resnet18", 10, width=0)
+    for kwargs, match in [(dict(width=True), "width must be a finite integer"), (dict(width=2.0), "width"),
+                          (dict(num_classes=1), "num_classes must be >= 2"), (dict(feature_dim=0), "feature_dim"),
+                          (dict(in_channels=np.float32(3)), "in_channels")]:
+        with pytest.raises(ValueError, match=match):
+            build_model("resnet18", **{"num_classes": 10, "width": 4, **kwargs})
+    with pytest.raises(ValueError, match="num_classes must be >= 2"):
+        etf_classifier_weight(1, 3)
+
+
+def test_numpy_integers_are_accepted():
+    model = build_model("resnet18", np.int64(10), width=np.int32(4), feature_dim=np.int64(10),
+                        fixed_classifier=True, in_channels=np.uint8(3))
+    assert count_parameters(model) == count_parameters(build_model("resnet18", 10, width=4, feature_dim=10,
+                                                                   fixed_classifier=True))
+    assert type(model.num_classes) is int and type(model.feature_dim) is int and type(model.width) is int
 
 
 def test_parameter_savings_counted_with_torchvision():

@@ -1,6 +1,7 @@
 """Training loop of chapters 5–7: one epoch on each data path, resume, divergence stop, frozen classifier,
 metrics logged equal to chapter 4's functions, the command line, clear errors. Tiny networks only."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -119,6 +120,19 @@ def test_clear_errors_for_unknown_names():
         train(TINY, model="vgg")
     with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'.*'sgd', 'adam', 'lbfgs'"):
         train(TINY, optimizer="rmsprop")
+
+
+def test_counts_accept_numpy_integers_and_reject_the_rest():
+    plain = TINY.resolved()
+    numpy_ints = TrainConfig(dataset="digits", width=np.int32(4), n_train_per_class=5, n_test_per_class=3,
+                             batch_size=np.int64(16), epochs=np.int64(2), device="cpu",
+                             eval_batch_size=np.uint16(64), lr_decay_every=None).resolved()
+    assert numpy_ints == plain
+    assert all(type(getattr(numpy_ints, name)) is int for name in ("width", "batch_size", "epochs", "lr_decay_every"))
+    for name, bad in [("epochs", 0), ("epochs", True), ("width", 2.5), ("batch_size", 0), ("lr_decay_every", 0),
+                      ("metrics_every", "5"), ("lbfgs_max_iter", np.float64(3))]:
+        with pytest.raises(ValueError, match=name):
+            dataclasses.replace(TINY, **{name: bad}).resolved()
 
 
 def test_command_line(tmp_path, capsys):

@@ -1,11 +1,11 @@
-"""Tests of landscape_lib.ufm: derivatives, closed-form minimizer and threshold, curvature, training."""
+"""Tests of landscape_lib.ufm: derivatives, closed-form minimizer and threshold, curvature, the solver fit."""
 
 import math
 
 import numpy as np
 import pytest
 
-from landscape_lib import collapse, testing, ufm
+from landscape_lib import collapse, etf, testing, ufm
 
 
 def lams(lw=5e-3, lh=5e-3, lb=1e-3):
@@ -82,6 +82,30 @@ def test_batched_equals_loop_and_dense_hessian_symmetric():
     M = np.array(cols).T
     np.testing.assert_allclose(M, M.T, atol=1e-13)                    # the HVP is a symmetric operator
     np.testing.assert_allclose(ufm.hessian_matrix(Ws[0], Hs[0], bs[0], **lam), M, atol=1e-13)
+    # A batch of points and one direction broadcast like the batch.
+    dW, dH, db = rng.standard_normal((K, d)), rng.standard_normal((K, n, d)), rng.standard_normal(K)
+    HW, HH, Hb = ufm.hessian_vector_product(Ws, Hs, bs, dW, dH, db, **lam)
+    assert (HW.shape, HH.shape, Hb.shape) == (Ws.shape, Hs.shape, bs.shape)
+    for j in range(4):
+        one = ufm.hessian_vector_product(Ws[j], Hs[j], bs[j], dW, dH, db, **lam)
+        np.testing.assert_allclose(ufm.pack(HW[j], HH[j], Hb[j]), ufm.pack(*one), rtol=1e-12, atol=1e-15)
+    _, (gW, gH, gb) = ufm.loss_and_gradient(Ws, Hs[0], bs, **lam)           # one H for a batch of W, b
+    assert gH.shape == Hs.shape
+
+
+@pytest.mark.parametrize("method", ["gd", "adam", "lbfgs"])
+def test_fit_records_loss_and_gradient(method):
+    # fit steps on loss_and_gradient itself: its records are that function's values at the recorded points.
+    K, n, d = 3, 4, 5
+    lam = lams(1e-2, 1e-2, 1e-3)
+    run = ufm.fit(K, n, d, **lam, method=method, steps=30, rng=np.int64(2), record_every=10, keep_snapshots=True)
+    assert len(run.snapshots) == len(run.iterations) == len(run.metrics)
+    for (W, H, b), f, gn, m in zip(run.snapshots, run.loss, run.grad_norm, run.metrics, strict=True):
+        value, grads = ufm.loss_and_gradient(W, H, b, **lam)
+        assert f == value
+        assert gn == pytest.approx(np.linalg.norm(ufm.pack(*grads)), rel=1e-13)
+        assert m == collapse.collapse_metrics(H.reshape(K * n, d), ufm.labels_of(K, n), W, b, K)
+    np.testing.assert_array_equal(run.snapshots[-1][0], run.W)
 
 
 def test_rotation_orbit_tangents_generic_and_degenerate_points():
@@ -142,7 +166,7 @@ def test_etf_family_minimum(K, n, d, lw, lh):
     assert phi[1] == pytest.approx(ufm.optimal_loss(K, n, lw, lh), rel=1e-13)
     # the family formula is the loss itself along the family
     for r in (0.5 * rho, 2 * rho):
-        W = math.sqrt(r) * collapse.simplex_etf(K, d)
+        W = math.sqrt(r) * etf.simplex_etf(K, d)
         H = np.repeat(c * W[:, None, :], n, axis=1)
         assert ufm.loss(W, H, np.zeros(K), **lams(lw, lh, 0.0)) == pytest.approx(
             ufm.etf_family_loss(c * r, K, n, lw, lh), rel=1e-12)
@@ -153,7 +177,7 @@ def test_lbfgs_reaches_closed_form(K, n, d, lw, lh):
     lam = lams(lw, lh, 1e-3)
     sol = ufm.global_minimizer(K, n, d, **lam)
     for seed in (0, 1):
-        run = ufm.train(K, n, d, **lam, method="lbfgs", steps=3000, rng=seed, record_every=10_000)
+        run = ufm.fit(K, n, d, **lam, method="lbfgs", steps=3000, rng=seed, record_every=10_000)
         assert run.grad_norm[-1] < 1e-7
         assert run.loss[-1] == pytest.approx(sol.loss, rel=1e-9)
         np.testing.assert_allclose(np.sum(run.W**2, axis=1), sol.rho, rtol=1e-5)
@@ -168,7 +192,7 @@ def test_first_order_methods_reach_collapse(method, steps, lr):
     K, n, d = 3, 5, 5
     lam = lams(1e-2, 1e-2, 1e-3)
     sol = ufm.global_minimizer(K, n, d, **lam)
-    run = ufm.train(K, n, d, **lam, method=method, steps=steps, lr=lr, rng=0, record_every=500,
+    run = ufm.fit(K, n, d, **lam, method=method, steps=steps, lr=lr, rng=0, record_every=500,
                     lr_decay_every=1000 if method == "adam" else None)
     assert run.loss[-1] == pytest.approx(sol.loss, rel=1e-6)
     assert run.metrics[-1].nc1 < 1e-6 and run.metrics[-1].nc3_ufm < 1e-3
@@ -185,7 +209,7 @@ def test_zero_solution_above_threshold(K, n):
     assert not sol.collapsed and sol.rho == 0.0 and not np.any(sol.W) and not np.any(sol.H)
     assert sol.loss == pytest.approx(math.log(K))
     assert ufm.loss(sol.W, sol.H, sol.b, **lam) == pytest.approx(math.log(K))
-    run = ufm.train(K, n, K + 1, **lam, method="lbfgs", steps=2000, rng=0)
+    run = ufm.fit(K, n, K + 1, **lam, method="lbfgs", steps=2000, rng=0)
     assert np.linalg.norm(run.W) < 1e-5 and np.linalg.norm(run.H) < 1e-5
     assert run.loss[-1] == pytest.approx(math.log(K), abs=1e-10)
     assert ufm.origin_min_eigenvalue(K, n, lw, lh) > 0
@@ -284,12 +308,12 @@ def test_fixed_etf_classifier_reaches_same_optimum():
     K, n, d = 4, 5, 6
     lam = lams(5e-3, 5e-3, 1e-3)
     sol = ufm.global_minimizer(K, n, d, **lam)
-    W_fixed = math.sqrt(sol.rho) * collapse.simplex_etf(K, d, rng=7)
-    run = ufm.train(K, n, d, **lam, method="lbfgs", steps=2000, rng=0, fixed_W=W_fixed)
+    W_fixed = math.sqrt(sol.rho) * etf.simplex_etf(K, d, rng=7)
+    run = ufm.fit(K, n, d, **lam, method="lbfgs", steps=2000, rng=0, fixed_W=W_fixed)
     np.testing.assert_array_equal(run.W, W_fixed)
     assert run.loss[-1] == pytest.approx(sol.loss, rel=1e-9)
     assert run.metrics[-1].nc1 < 1e-8 and run.metrics[-1].nc3_ufm < 1e-5
-    run_adam = ufm.train(K, n, d, **lam, method="adam", steps=50, rng=0, fixed_W=W_fixed)
+    run_adam = ufm.fit(K, n, d, **lam, method="adam", steps=50, rng=0, fixed_W=W_fixed)
     np.testing.assert_array_equal(run_adam.W, W_fixed)
 
 
@@ -320,7 +344,15 @@ def test_errors():
     with pytest.raises(ValueError, match="b must have shape"):
         ufm.loss(W, H, b[:2], **lams())
     with pytest.raises(ValueError, match="method"):
-        ufm.train(K, n, d, **lams(), method="sgd")
+        ufm.fit(K, n, d, **lams(), method="sgd")
+    for bad in (dict(steps=0), dict(steps=2.5), dict(record_every=True), dict(lr_decay_every=0),
+                dict(lr_decay=-0.1), dict(gtol=0.0), dict(lr=-1.0)):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            ufm.fit(K, n, d, **lams(), **bad)
+    with pytest.raises(ValueError, match="K must be >= 2"):
+        ufm.rotation_orbit_dimension(1, 3)
+    with pytest.raises(ValueError, match="d must be >= 2"):
+        ufm.rotation_orbit_dimension(3, 1)
     with pytest.raises(ValueError, match="d >= K - 1"):
         ufm.global_minimizer(4, 2, 2, **lams())
     with pytest.raises(ValueError, match="theta"):
@@ -328,6 +360,6 @@ def test_errors():
     with pytest.raises(ValueError, match="K >= 2"):
         ufm.threshold(1, 3, 0.1, 0.1)
     with pytest.raises(ValueError, match="fixed_W"):
-        ufm.train(K, n, d, **lams(), fixed_W=np.zeros((K, d + 1)))
+        ufm.fit(K, n, d, **lams(), fixed_W=np.zeros((K, d + 1)))
     with pytest.raises(ValueError, match="finite"):
         ufm.loss(W * np.nan, H, b, **lams())

@@ -16,7 +16,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from landscape_lib import collapse, ufm
+from landscape_lib import collapse, etf, ufm
 from landscape_lib.viz import collapse as viz
 from landscape_lib.viz.style import LINE_COLORS
 
@@ -51,8 +51,8 @@ def sweep():
     """Metrics along the straight path from random to collapsed features (chapter 4, section 1)."""
     rng = np.random.default_rng(0)
     labels = ufm.labels_of(K, N)
-    etf = collapse.simplex_etf(K, D, rng=rng)
-    H_c, W_c = np.repeat(etf, N, axis=0), etf.copy()
+    means = etf.simplex_etf(K, D, rng=rng)
+    H_c, W_c = np.repeat(means, N, axis=0), means.copy()
     H_r, W_r = rng.standard_normal((K * N, D)), rng.standard_normal((K, D))
     ts = np.linspace(0, 0.999, 8)
     metrics = [collapse.collapse_metrics((1 - t) * H_r + t * H_c, labels, (1 - t) * W_r + t * W_c, None, K)
@@ -64,8 +64,8 @@ def sweep():
 def runs():
     """Two optimizers on one small UFM, recorded at log-spaced iterations (chapter 4, section 2)."""
     at = np.unique(np.geomspace(1, 100, 8).astype(int))
-    return {"GD": ufm.train(K, N, D, **LAM, method="gd", steps=100, rng=0, record_at=at),
-            "Adam": ufm.train(K, N, D, **LAM, method="adam", steps=100, rng=0, record_at=at)}
+    return {"GD": ufm.fit(K, N, D, **LAM, method="gd", steps=100, rng=0, record_at=at),
+            "Adam": ufm.fit(K, N, D, **LAM, method="adam", steps=100, rng=0, record_at=at)}
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ def threshold_sweep():
     rows = []
     for factor in (0.5, 0.9, 1.1, 2.0):
         lam = factor * lam_star
-        r = ufm.train(k, n, d, lambda_W=lam, lambda_H=lam, lambda_b=1e-3, method="lbfgs", steps=500, rng=0,
+        r = ufm.fit(k, n, d, lambda_W=lam, lambda_H=lam, lambda_b=1e-3, method="lbfgs", steps=500, rng=0,
                       record_every=10_000)
         rows.append((ufm.threshold(k, n, lam, lam), np.mean(np.sum(r.W**2, axis=1)),
                      ufm.optimal_rho(k, n, lam, lam), r.loss[-1], ufm.optimal_loss(k, n, lam, lam)))
@@ -99,7 +99,7 @@ def loss_slice():
 
 def _anim_run(k, steps=2000, frames=20):
     """GD from a large start with snapshots, d = K + 1 (chapter 4, section 6)."""
-    run = ufm.train(k, N, k + 1, **LAM, method="gd", steps=steps, lr=1.0, rng=0, init_scale=2.0,
+    run = ufm.fit(k, N, k + 1, **LAM, method="gd", steps=steps, lr=1.0, rng=0, init_scale=2.0,
                     keep_snapshots=True, record_at=np.unique(np.geomspace(1, steps, frames).astype(int)))
     return run, ufm.global_minimizer(k, N, k + 1, **LAM).feature_ratio
 
@@ -367,7 +367,7 @@ def test_etf_animation_errors(runs):
     with pytest.raises(ValueError, match="keep_snapshots=True"):
         viz.etf_animation_figure(runs["GD"], feature_ratio=1.0)
     for k in (2, 5):
-        run = ufm.train(k, 2, k + 1, **LAM, steps=3, rng=0, record_every=3, keep_snapshots=True)
+        run = ufm.fit(k, 2, k + 1, **LAM, steps=3, rng=0, record_every=3, keep_snapshots=True)
         with pytest.raises(ValueError, match=f"K = 3 .* or K = 4 .*; got K={k}"):
             viz.etf_animation_figure(run, feature_ratio=1.0)
 
