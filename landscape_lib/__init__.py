@@ -11,7 +11,8 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "sphere", "objectives", "generators", "critical", "sphere_critical", "solvers", "toy2d", "euclidean",
-    "dictionary", "collapse", "etf", "class_stats", "ufm", "nets", "data", "train", "viz", "testing",
+    "dictionary", "collapse", "etf", "class_stats", "ufm", "losses", "ufm_critical", "ufm_sphere", "nets", "data",
+    "train", "viz", "testing",
 }
 
 

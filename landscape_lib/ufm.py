@@ -37,14 +37,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import collapse, etf
+from . import collapse, etf, losses
 from ._validation import as_float_array, as_rng, check_positive, check_scalar
 
 __all__ = [
     "loss", "loss_and_gradient", "hessian_vector_product", "pack", "unpack", "num_parameters",
     "threshold", "optimal_rho", "optimal_loss", "etf_family_loss", "global_minimizer", "UFMSolution",
     "origin_min_eigenvalue", "hessian_matrix", "smallest_hessian_eigenpairs", "rotation_orbit_dimension",
-    "rotation_orbit_tangents", "fit", "UFMRun", "random_init", "labels_of", "loss_slice",
+    "rotation_orbit_tangents", "fit", "UFMRun", "random_init", "labels_of", "loss_slice", "lanczos_eigenpairs",
+    "optimal_margin",
 ]
 
 
@@ -100,30 +101,23 @@ def _logits_adjoint(G, W, Hf):
     return np.swapaxes(G, -1, -2) @ Hf, G @ W, G.sum(axis=-2)
 
 
-def _softmax_cross_entropy(Z, labels):
-    """Softmax probabilities P of the logits (rows) and the cross-entropy of each row, shape (..., N)."""
-    zmax = Z.max(axis=-1, keepdims=True)
-    E = np.exp(Z - zmax)
-    S = E.sum(axis=-1, keepdims=True)
-    ce = np.log(S[..., 0]) + zmax[..., 0] - Z[..., np.arange(labels.shape[0]), labels]
-    return E / S, ce
-
-
-def _residual(P, labels):
-    """G = (P - Y)/N, the gradient of the mean cross-entropy with respect to the logits."""
-    return (P - np.eye(P.shape[-1])[labels]) / labels.shape[0]
-
-
 def _objective(ce, W, Hf, b, lw, lh, lb):
-    """Mean cross-entropy plus the weight decay (lambda_W ||W||^2 + lambda_H ||H||^2 + lambda_b ||b||^2)/2."""
+    """Mean loss plus the weight decay (lambda_W ||W||^2 + lambda_H ||H||^2 + lambda_b ||b||^2)/2."""
     return ce.mean(axis=-1) + 0.5 * (lw * np.sum(W**2, axis=(-2, -1)) + lh * np.sum(Hf**2, axis=(-2, -1))
                                      + lb * np.sum(b**2, axis=-1))
 
 
-def _value_and_gradient(W, Hf, b, labels, lw, lh, lb):
-    """Objective and gradient (gW, gHf, gb) on flattened features; no validation (fit() calls it per step)."""
-    P, ce = _softmax_cross_entropy(_logits(W, Hf, b), labels)
-    gW, gH, gb = _logits_adjoint(_residual(P, labels), W, Hf)
+_CE = losses.Loss("ce")
+
+
+def _value_and_gradient(W, Hf, b, labels, lw, lh, lb, loss=_CE):
+    """Objective and gradient (gW, gHf, gb) on flattened features; no validation (fit() calls it per step).
+
+    ``G = grad_Z / N`` is the gradient of the mean loss with respect to the logits (for cross-entropy
+    ``(P - Y)/N``).
+    """
+    ce, gZ = losses.value_and_gradient(_logits(W, Hf, b), labels, loss)
+    gW, gH, gb = _logits_adjoint(gZ / labels.shape[0], W, Hf)
     return _objective(ce, W, Hf, b, lw, lh, lb), (gW + lw * W, gH + lh * Hf, gb + lb * b)
 
 
@@ -142,7 +136,7 @@ def _scalar(value):
     return float(value) if value.ndim == 0 else value
 
 
-def loss(W, H, b, *, lambda_W: float, lambda_H: float, lambda_b: float):
+def loss(W, H, b, *, lambda_W: float, lambda_H: float, lambda_b: float, loss="ce"):
     r"""UFM objective :math:`f(W, H, b)` (see the module docstring).
 
     Used in chapter 4, sections 5 (a step along the negative curvature) and 8.
@@ -157,6 +151,8 @@ def loss(W, H, b, *, lambda_W: float, lambda_H: float, lambda_b: float):
         Positive weight-decay parameters.
     lambda_b : float
         Nonnegative.
+    loss : Loss or str, default "ce"
+        The classification loss in place of CE (:mod:`landscape_lib.losses`; chapter 4b).
 
     Returns
     -------
@@ -165,11 +161,11 @@ def loss(W, H, b, *, lambda_W: float, lambda_H: float, lambda_b: float):
     lw, lh, lb = _check_lambdas(lambda_W, lambda_H, lambda_b)
     W, H, b = _check_point(W, H, b)
     Hf, labels = _flat_features(H)
-    _, ce = _softmax_cross_entropy(_logits(W, Hf, b), labels)
-    return _scalar(_objective(ce, W, Hf, b, lw, lh, lb))
+    vals = losses.values(_logits(W, Hf, b), labels, losses.as_loss(loss))
+    return _scalar(_objective(vals, W, Hf, b, lw, lh, lb))
 
 
-def loss_and_gradient(W, H, b, *, lambda_W: float, lambda_H: float, lambda_b: float):
+def loss_and_gradient(W, H, b, *, lambda_W: float, lambda_H: float, lambda_b: float, loss="ce"):
     r"""UFM objective and its gradient.
 
     Used in chapter 4, sections 3 and 5 (gradient at the closed form and at the origin), and by :func:`fit`.
@@ -183,9 +179,11 @@ def loss_and_gradient(W, H, b, *, lambda_W: float, lambda_H: float, lambda_b: fl
         \nabla_{h_{k,i}} f = W^\top G_{k,i} + \lambda_H h_{k,i}, \qquad
         \nabla_b f = \sum_{k,i} G_{k,i} + \lambda_b b.
 
+    For another loss, :math:`G` is its gradient in the logits divided by :math:`N`.
+
     Parameters
     ----------
-    W, H, b, lambda_W, lambda_H, lambda_b
+    W, H, b, lambda_W, lambda_H, lambda_b, loss
         As in :func:`loss`.
 
     Returns
@@ -196,11 +194,12 @@ def loss_and_gradient(W, H, b, *, lambda_W: float, lambda_H: float, lambda_b: fl
     lw, lh, lb = _check_lambdas(lambda_W, lambda_H, lambda_b)
     W, H, b = _check_point(W, H, b)
     Hf, labels = _flat_features(H)
-    value, (gW, gH, gb) = _value_and_gradient(W, Hf, b, labels, lw, lh, lb)
+    value, (gW, gH, gb) = _value_and_gradient(W, Hf, b, labels, lw, lh, lb, losses.as_loss(loss))
     return _scalar(value), (gW, _unflat_features(gH, H.shape[-3]), gb)
 
 
-def hessian_vector_product(W, H, b, dW, dH, db, *, lambda_W: float, lambda_H: float, lambda_b: float):
+def hessian_vector_product(W, H, b, dW, dH, db, *, lambda_W: float, lambda_H: float, lambda_b: float,
+                           loss="ce"):
     r"""Hessian of the UFM objective at ``(W, H, b)`` applied to a direction ``(dW, dH, db)``.
 
     Used in chapter 4, section 5 (curvature along chosen directions, Lanczos).
@@ -216,7 +215,9 @@ def hessian_vector_product(W, H, b, dW, dH, db, *, lambda_W: float, lambda_H: fl
         (\nabla^2 f)[d]_b = \sum \dot G_{k,i} + \lambda_b db.
 
     The first terms are the adjoint of the logits map applied to :math:`\dot G` (as in the gradient), the
-    second ones the same adjoint taken at the direction and applied to :math:`G`.
+    second ones the same adjoint taken at the direction and applied to :math:`G`. For another loss
+    :math:`\dot G` is its Hessian in the logits applied to :math:`\dot Z`, divided by :math:`N`
+    (:func:`landscape_lib.losses.hessian_vector_product`).
 
     Parameters
     ----------
@@ -225,6 +226,7 @@ def hessian_vector_product(W, H, b, dW, dH, db, *, lambda_W: float, lambda_H: fl
     dW, dH, db : arrays of the same shapes
         The direction.
     lambda_W, lambda_H, lambda_b : float
+    loss : Loss or str, default "ce"
 
     Returns
     -------
@@ -238,13 +240,19 @@ def hessian_vector_product(W, H, b, dW, dH, db, *, lambda_W: float, lambda_H: fl
                          f"H {H.shape[-3:]}; got {dW.shape}, {dH.shape}")
     Hf, labels = _flat_features(H)
     dHf, _ = _flat_features(dH)
-    P, _ = _softmax_cross_entropy(_logits(W, Hf, b), labels)
-    G = _residual(P, labels)
+    hW, hH, hb = _hvp(W, Hf, b, dW, dHf, db, labels, lw, lh, lb, losses.as_loss(loss))
+    return hW, _unflat_features(hH, H.shape[-3]), hb
+
+
+def _hvp(W, Hf, b, dW, dHf, db, labels, lw, lh, lb, loss):
+    """Hessian-vector product on flattened features, no validation (also used by :mod:`ufm_sphere`)."""
+    Z = _logits(W, Hf, b)
+    G = losses.value_and_gradient(Z, labels, loss)[1] / labels.shape[0]
     dZ = _logits(dW, Hf, db) + dHf @ np.swapaxes(W, -1, -2)           # the product rule on Hf W^T + b
-    dG = P * (dZ - np.sum(P * dZ, axis=-1, keepdims=True)) / labels.shape[0]
+    dG = losses.hessian_vector_product(Z, labels, dZ, loss) / labels.shape[0]
     aW, aH, ab = _logits_adjoint(dG, W, Hf)
     cW, cH, _ = _logits_adjoint(G, dW, dHf)                             # the bias enters the logits linearly
-    return aW + cW + lw * dW, _unflat_features(aH + cH + lh * dHf, H.shape[-3]), ab + lb * db
+    return aW + cW + lw * dW, aH + cH + lh * dHf, ab + lb * db
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -397,8 +405,81 @@ class UFMSolution:
     collapsed: bool
 
 
+def optimal_margin(K: int, n: int, lambda_W: float, lambda_H: float, lambda_b: float = 0.0, *,
+                   loss="ce") -> tuple[float, float, float]:
+    r"""The collapsed logits of the global minimizer for a loss: margin :math:`a^*`, mean logit, bias.
+
+    Used in chapter 4b, section 1. As in chapter 4 (Jensen, then the nuclear norm), a global minimizer of a
+    UFM whose loss is convex in the logits and symmetric under relabelling has logits
+    :math:`Z = a(I - rac1K\mathbf 1\mathbf 1^	op) + rac uK\mathbf 1\mathbf 1^	op`, bias
+    :math:`b = b_0\mathbf 1`, with :math:`eta = \sqrt{n\lambda_W\lambda_H}` and the scalar problems
+
+    - CE: :math:`\min_a \log(1 + (K-1)e^{-a}) + eta(K-1)a`, so :math:`a^* = \log(1/eta - (K-1))`
+      if :math:`Keta < 1`, else 0 (:math:`u = b_0 = 0`);
+    - label smoothing :math:`lpha`: the CE problem with :math:`eta` replaced by :math:`eta + lpha/K`,
+      :math:`a^* = \logig(K/(Keta + lpha) - (K-1)ig)` if :math:`Keta + lpha < 1`, else 0;
+    - MSE, :math:`rac1{2K}\|Z + b\mathbf 1^	op - I\|_F^2 + eta\|Z\|_* + rac{\lambda_b}2\|b\|^2`, which
+      splits: :math:`a^* = \max(1 - Keta, 0)`; along :math:`\mathbf 1`, :math:`u = 0` and
+      :math:`b_0 = 1/(K(1+\lambda_b))` if :math:`\lambda_b/(1+\lambda_b) \le Keta`, else
+      :math:`u = 1 - Keta(1 + 1/\lambda_b)`, :math:`b_0 = eta/\lambda_b` (``lambda_b = 0``: :math:`b_0 = 1/K`);
+    - focal :math:`\gamma`: the collapsed family only, :math:`\min_{a\ge0}\, \mathrm{FL}(a) + eta(K-1)a` with
+      :math:`\mathrm{FL}(a) = -(1-q)^\gamma\log q`, :math:`q = 1/(1 + (K-1)e^{-a})`, solved numerically. The
+      focal loss is not convex in the logits, so this is the best *collapsed* point; that it is the
+      global minimizer is Zhou et al. (NeurIPS 2022)'s result, not derived here.
+
+    Parameters
+    ----------
+    K, n : int
+    lambda_W, lambda_H : float
+    lambda_b : float, default 0
+    loss : Loss or str, default "ce"
+
+    Returns
+    -------
+    a : float
+        Margin :math:`a^* \ge 0` (true logit minus each other one).
+    u : float
+        :math:`K` times the mean logit (nonzero only for MSE with a strong bias penalty).
+    b0 : float
+        Every entry of the optimal bias.
+    """
+    _check_sizes(K, n)
+    lw, lh, lb = _check_lambdas(lambda_W, lambda_H, lambda_b)
+    loss = losses.as_loss(loss)
+    beta = math.sqrt(n * lw * lh)
+    if loss.name in ("ce", "label_smoothing"):
+        eff = beta + loss.alpha / K
+        return (math.log(1 / eff - (K - 1)) if K * eff < 1 else 0.0), 0.0, 0.0
+    if loss.name == "mse":
+        a = max(1 - K * beta, 0.0)
+        if lb == 0:
+            return a, 0.0, 1 / K
+        if lb / (1 + lb) <= K * beta:
+            return a, 0.0, 1 / (K * (1 + lb))
+        return a, 1 - K * beta * (1 + 1 / lb), beta / lb
+    from scipy.optimize import brentq
+
+    direction = np.eye(K)[:1] - 1 / K                                  # dz/da for the class-0 sample
+    label0 = np.zeros(1, dtype=int)
+
+    def phi(a):
+        return float(losses.values(a * direction, label0, loss)[0]) + beta * (K - 1) * a
+
+    def dphi(a):
+        return float(np.sum(losses.value_and_gradient(a * direction, label0, loss)[1] * direction)) + beta * (K - 1)
+
+    grid = np.linspace(0.0, 60.0, 601)
+    j = int(np.argmin([phi(a) for a in grid]))
+    if j == 0:
+        return 0.0, 0.0, 0.0
+    lo, hi = grid[j - 1], grid[min(j + 1, grid.size - 1)]
+    if dphi(lo) >= 0 or dphi(hi) <= 0:                                   # no interior stationary point bracketed
+        return float(grid[j]), 0.0, 0.0
+    return float(brentq(dphi, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps)), 0.0, 0.0
+
+
 def global_minimizer(K: int, n: int, d: int, *, lambda_W: float, lambda_H: float, lambda_b: float,
-                     rng=None) -> UFMSolution:
+                     rng=None, loss="ce") -> UFMSolution:
     r"""The closed-form global minimizer (one point of its orbit under rotations of :math:`\mathbb{R}^d`).
 
     Used in chapter 4, sections 2-7.
@@ -413,6 +494,9 @@ def global_minimizer(K: int, n: int, d: int, *, lambda_W: float, lambda_H: float
     rng : None, int or Generator, optional
         Rotation of the ETF (see :func:`landscape_lib.etf.simplex_etf`); ``None`` gives the
         deterministic frame.
+    loss : Loss or str, default "ce"
+        Another loss (chapter 4b): the logits of :func:`optimal_margin`, factored as
+        :math:`Z = c\,WW^\top`, :math:`h_{k,i} = c\,w_k` (for focal loss, the best collapsed point).
 
     Returns
     -------
@@ -422,6 +506,9 @@ def global_minimizer(K: int, n: int, d: int, *, lambda_W: float, lambda_H: float
     lw, lh, lb = _check_lambdas(lambda_W, lambda_H, lambda_b)
     if d < K - 1:
         raise ValueError(f"a collapsed solution needs d >= K - 1 = {K - 1}; got d={d}")
+    loss = losses.as_loss(loss)
+    if loss.name != "ce":
+        return _other_loss_minimizer(K, n, d, lw, lh, lb, rng, loss)
     t = threshold(K, n, lw, lh)
     rho = optimal_rho(K, n, lw, lh)
     c = math.sqrt(lw / (n * lh))
@@ -429,6 +516,24 @@ def global_minimizer(K: int, n: int, d: int, *, lambda_W: float, lambda_H: float
     H = np.repeat((c * W)[:, None, :], n, axis=1)
     return UFMSolution(W=W, H=H, b=np.zeros(K), loss=optimal_loss(K, n, lw, lh), rho=rho, feature_ratio=c,
                        threshold=t, collapsed=t < 1)
+
+
+def _other_loss_minimizer(K, n, d, lw, lh, lb, rng, loss):
+    a, u, b0 = optimal_margin(K, n, lw, lh, lb, loss=loss)
+    c = math.sqrt(lw / (n * lh))
+    t = threshold(K, n, lw, lh)
+    if u > 0 and d < K:
+        raise ValueError(f"with this bias penalty the MSE minimizer has rank K and needs d >= K = {K}; got d={d}")
+    E = etf.simplex_etf(K, d, rng=rng)                                # rows of squared norm 1, sum 0
+    W = math.sqrt(a / c * (K - 1) / K) * E
+    if u > 0:                                                         # a common direction orthogonal to the ETF
+        q, _ = np.linalg.qr(np.concatenate([E.T, as_rng(0).standard_normal((d, 1))], axis=1))
+        W = W + math.sqrt(u / (c * K)) * q[:, K - 1][None, :]
+    H = np.repeat((c * W)[:, None, :], n, axis=1)
+    b = np.full(K, b0)
+    value = loss_fn(W, H, b, lambda_W=lw, lambda_H=lh, lambda_b=lb, loss=loss)
+    rho = float(np.mean(np.sum(W**2, axis=1)))
+    return UFMSolution(W=W, H=H, b=b, loss=value, rho=rho, feature_ratio=c, threshold=t, collapsed=a > 0)
 
 
 def origin_min_eigenvalue(K: int, n: int, lambda_W: float, lambda_H: float,
@@ -545,7 +650,7 @@ def _flat_hvp(W, H, b, lambdas):
     return matvec
 
 
-def hessian_matrix(W, H, b, *, lambda_W: float, lambda_H: float, lambda_b: float) -> np.ndarray:
+def hessian_matrix(W, H, b, *, lambda_W: float, lambda_H: float, lambda_b: float, loss="ce") -> np.ndarray:
     """Dense Hessian (in the :func:`pack` order), built from Hessian-vector products; for small problems.
 
     Returns
@@ -560,13 +665,13 @@ def hessian_matrix(W, H, b, *, lambda_W: float, lambda_H: float, lambda_b: float
     dH = eye[:, K * d: K * d + K * n * d].reshape(D, K, n, d)
     db = eye[:, K * d + K * n * d:]
     HW, HH, Hb = hessian_vector_product(W, H, b, dW, dH, db, lambda_W=lambda_W, lambda_H=lambda_H,
-                                        lambda_b=lambda_b)           # batched over the D directions
+                                        lambda_b=lambda_b, loss=loss)  # batched over the D directions
     M = np.concatenate([HW.reshape(D, -1), HH.reshape(D, -1), Hb], axis=1)
     return 0.5 * (M + M.T)
 
 
 def smallest_hessian_eigenpairs(W, H, b, *, lambda_W: float, lambda_H: float, lambda_b: float, k: int = 1,
-                                tol: float = 1e-10, rng=0, largest: bool = False):
+                                tol: float = 1e-10, rng=0, largest: bool = False, loss="ce"):
     r"""The ``k`` smallest Hessian eigenvalues (and eigenvectors) by Lanczos on Hessian-vector products.
 
     Used in chapter 4, section 5.
@@ -586,25 +691,58 @@ def smallest_hessian_eigenpairs(W, H, b, *, lambda_W: float, lambda_H: float, la
     largest : bool, default False
         Return the ``k`` *largest* eigenpairs instead (``which="LA"``), e.g. to classify a critical point
         with :func:`landscape_lib.critical.classify_eigenvalues`.
+    loss : Loss or str, default "ce"
+        The classification loss (:mod:`landscape_lib.losses`).
 
     Returns
     -------
     eigenvalues : ndarray of shape (k,), ascending
     eigenvectors : ndarray of shape (D, k), columns in the :func:`pack` order
     """
-    from scipy.sparse.linalg import LinearOperator, eigsh
-
     W, H, b = _check_point(W, H, b)
     if W.ndim != 2:
         raise ValueError(f"smallest_hessian_eigenpairs takes one point, W of shape (K, d); got {W.shape}")
     lambdas = dict(lambda_W=lambda_W, lambda_H=lambda_H, lambda_b=lambda_b)
     _check_lambdas(**lambdas)
+    lambdas["loss"] = losses.as_loss(loss)
     K, n, d = H.shape
-    D = num_parameters(K, n, d)
+    return lanczos_eigenpairs(_flat_hvp(W, H, b, lambdas), num_parameters(K, n, d), k=k, tol=tol, rng=rng,
+                              largest=largest)
+
+
+def lanczos_eigenpairs(matvec, D: int, *, k: int = 1, tol: float = 1e-10, rng=0, largest: bool = False):
+    r"""The ``k`` smallest (or largest) eigenpairs of a symmetric operator given by its products, by Lanczos.
+
+    The one Lanczos of the UFM code: :func:`smallest_hessian_eigenpairs` calls it with the Hessian-vector
+    product of the UFM, and :mod:`landscape_lib.ufm_sphere` with the Riemannian Hessian of the
+    normalized-feature model (chapters 4 and 4b). Uses :func:`scipy.sparse.linalg.eigsh` on a
+    ``LinearOperator``; the matrix is never formed.
+
+    Parameters
+    ----------
+    matvec : callable
+        ``matvec(v)`` for ``v`` of shape (D,) returns the product, shape (D,).
+    D : int
+        Dimension.
+    k : int, default 1
+    tol : float, default 1e-10
+        Relative accuracy asked of ARPACK.
+    rng : None, int or Generator, default 0
+        Seeds the start vector.
+    largest : bool, default False
+
+    Returns
+    -------
+    eigenvalues : ndarray of shape (k,), ascending
+    eigenvectors : ndarray of shape (D, k)
+    """
+    from scipy.sparse.linalg import LinearOperator, eigsh
+
+    D = check_scalar(D, "D", integer=True, low=2)
     check_positive(k, "k", integer=True)
     if k >= D:
         raise ValueError(f"k must be below the number of parameters D={D}; got {k}")
-    op = LinearOperator((D, D), matvec=_flat_hvp(W, H, b, lambdas), dtype=np.float64)
+    op = LinearOperator((D, D), matvec=matvec, dtype=np.float64)
     v0 = as_rng(rng).standard_normal(D)
     vals, vecs = eigsh(op, k=k, which="LA" if largest else "SA", tol=tol, v0=v0, ncv=min(D, max(2 * k + 1, 40)))
     order = np.argsort(vals)
@@ -669,7 +807,8 @@ _METHODS = ("gd", "adam", "lbfgs")
 def fit(K: int, n: int, d: int, *, lambda_W: float, lambda_H: float, lambda_b: float, method: str = "gd",
         steps: int = 2000, lr: float | None = None, rng=None, init=None, init_scale: float = 1.0,
         fixed_W=None, record_every: int = 10, record_at=None, keep_snapshots: bool = False,
-        gtol: float = 1e-10, lr_decay_every: int | None = None, lr_decay: float = 0.1) -> UFMRun:
+        gtol: float = 1e-10, lr_decay_every: int | None = None, lr_decay: float = 0.1, loss="ce",
+        project=None) -> UFMRun:
     r"""Fit the UFM: minimize its objective from a random (or given) start with gradient descent, Adam or L-BFGS.
 
     Every step evaluates :func:`loss_and_gradient` (without re-validating its inputs), and every record
@@ -707,12 +846,20 @@ def fit(K: int, n: int, d: int, *, lambda_W: float, lambda_H: float, lambda_b: f
     lr_decay_every : int, optional
         GD/Adam: multiply ``lr`` by ``lr_decay`` every this many iterations.
     lr_decay : float, default 0.1
+    loss : Loss or str, default "ce"
+        The classification loss (:mod:`landscape_lib.losses`; chapter 4b).
+    project : callable, optional
+        An orthogonal projection ``project(theta) -> theta`` onto a linear subspace (flat vectors in the
+        :func:`pack` order) that is invariant under the gradient, e.g. the points fixed by a symmetry of the
+        loss: the gradient is projected at every step, so the run stays in the subspace (used by
+        :mod:`landscape_lib.ufm_critical`). The start is projected too.
 
     Returns
     -------
     UFMRun
     """
     _check_sizes(K, n, d)
+    loss = losses.as_loss(loss)
     lambdas = dict(zip(("lambda_W", "lambda_H", "lambda_b"), _check_lambdas(lambda_W, lambda_H, lambda_b),
                        strict=True))
     if method not in _METHODS:
@@ -739,6 +886,8 @@ def fit(K: int, n: int, d: int, *, lambda_W: float, lambda_H: float, lambda_b: f
         if W0.shape != (K, d):
             raise ValueError(f"fixed_W must have shape (K, d)=({K}, {d}); got {W0.shape}")
     theta = pack(W0, H0, b0)
+    if project is not None:
+        theta = project(theta)
     mask = np.ones_like(theta)
     if fixed_W is not None:
         mask[: K * d] = 0.0
@@ -752,8 +901,9 @@ def fit(K: int, n: int, d: int, *, lambda_W: float, lambda_H: float, lambda_b: f
     def fg(th):
         # loss_and_gradient on the flat vector, without its validation (inputs checked once above).
         W, H, b = unpack(th, K, n, d)
-        f, grads = _value_and_gradient(W, H.reshape(K * n, d), b, labels, lw, lh, lb)
-        return float(f), _flat(*grads) * mask
+        f, grads = _value_and_gradient(W, H.reshape(K * n, d), b, labels, lw, lh, lb, loss)
+        g = _flat(*grads) * mask
+        return float(f), (g if project is None else project(g))
 
     recs = dict(it=[], loss=[], gn=[], metrics=[], snaps=[])
 
@@ -816,7 +966,7 @@ def fit(K: int, n: int, d: int, *, lambda_W: float, lambda_H: float, lambda_b: f
 # ----------------------------------------------------------------------------------------------------
 
 def loss_slice(center, direction1, direction2, alphas, betas, *, K: int, n: int, d: int, lambda_W: float,
-               lambda_H: float, lambda_b: float) -> np.ndarray:
+               lambda_H: float, lambda_b: float, loss="ce") -> np.ndarray:
     r"""Loss on the plane :math:`\theta(\alpha, \beta) = \theta_0 + \alpha u + \beta v` (flat vectors).
 
     Used in chapter 4, section 5.
@@ -846,4 +996,7 @@ def loss_slice(center, direction1, direction2, alphas, betas, *, K: int, n: int,
     Wg = thetas[..., : K * d].reshape(bb.size, a.size, K, d)
     Hg = thetas[..., K * d: K * d + K * n * d].reshape(bb.size, a.size, K, n, d)
     bg = thetas[..., K * d + K * n * d:]
-    return loss(Wg, Hg, bg, lambda_W=lambda_W, lambda_H=lambda_H, lambda_b=lambda_b)
+    return _loss(Wg, Hg, bg, lambda_W=lambda_W, lambda_H=lambda_H, lambda_b=lambda_b, loss=loss)
+
+
+_loss = loss_fn = loss

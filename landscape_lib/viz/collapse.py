@@ -17,7 +17,7 @@ from .._validation import as_float_array
 from .style import LINE_COLORS, base_layout
 
 __all__ = ["METRIC_TITLES", "metrics_sweep_figure", "nc_curves_figure", "etf_animation_figure",
-           "threshold_figure", "loss_slice_figure"]
+           "threshold_figure", "loss_slice_figure", "critical_values_figure", "angles_figure"]
 
 #: Short titles of the CollapseMetrics fields.
 METRIC_TITLES = {
@@ -282,5 +282,82 @@ def loss_slice_figure(alphas, betas, Z, points: Mapping[str, tuple] | None = Non
                                              line=dict(color="black", width=1))))
     fig.update_xaxes(title_text=xaxis_title)
     fig.update_yaxes(title_text=yaxis_title)
+    fig.update_layout(**base_layout(title, height=480))
+    return fig
+
+
+def critical_values_figure(loss_values, lambda_mins, kinds: Sequence[str], settings: Sequence[str], *,
+                           title: str | None = None) -> go.Figure:
+    r"""Smallest Hessian eigenvalue against the loss at critical points, one colour per setting.
+
+    Used in chapter 4, section 5 and chapter 4b. Hovering shows the construction of each point; the dashed
+    line is :math:`\lambda_{\min} = 0`.
+
+    Parameters
+    ----------
+    loss_values, lambda_mins : array_like of shape (P,)
+    kinds : sequence of str, length P
+        The construction of each point (marker symbol).
+    settings : sequence of str, length P
+        The problem each point belongs to (colour and legend).
+    """
+    f = _round(as_float_array(loss_values, "loss_values", ndim=1), 6)
+    lm = _round(as_float_array(lambda_mins, "lambda_mins", ndim=1), 6)
+    if not (len(kinds) == len(settings) == f.size == lm.size):
+        raise ValueError(f"loss_values, lambda_mins, kinds and settings must have one length; got {f.size}, "
+                         f"{lm.size}, {len(kinds)}, {len(settings)}")
+    symbols = ["circle", "x", "diamond", "square", "triangle-up", "star", "cross", "triangle-down"]
+    kind_list = list(dict.fromkeys(kinds))
+    fig = go.Figure()
+    for j, setting in enumerate(dict.fromkeys(settings)):
+        idx = [i for i, s in enumerate(settings) if s == setting]
+        fig.add_trace(go.Scatter(
+            x=f[idx], y=lm[idx], mode="markers", name=setting, text=[kinds[i] for i in idx],
+            hovertemplate="%{text}<br>loss %{x}<br>λ_min %{y}<extra></extra>",
+            marker=dict(size=11, color=LINE_COLORS[j % len(LINE_COLORS)],
+                        symbol=[symbols[kind_list.index(kinds[i]) % len(symbols)] for i in idx])))
+    fig.add_hline(y=0.0, line=dict(color="gray", dash="dash"))
+    fig.update_xaxes(title_text="loss f at the critical point")
+    fig.update_yaxes(title_text="smallest Hessian eigenvalue λ_min")
+    fig.update_layout(**base_layout(title, height=460))
+    return fig
+
+
+def angles_figure(points: Mapping[str, np.ndarray], *, title: str | None = None) -> go.Figure:
+    """Unit vectors in the plane or in space (rows), one trace per configuration, with a dropdown to switch.
+
+    Used in chapter 4b, section 4 (classifier rows on the sphere when ``d < K - 1``).
+
+    Parameters
+    ----------
+    points : mapping of str to array_like of shape (K, 2) or (K, 3)
+        Rows drawn as segments from the origin; all of the same dimension.
+    """
+    items = [(name, as_float_array(p, name, ndim=2)) for name, p in points.items()]
+    if not items or len({p.shape[1] for _, p in items}) != 1 or items[0][1].shape[1] not in (2, 3):
+        raise ValueError("points must be a non-empty mapping of arrays of shape (K, 2) or all of shape (K, 3)")
+    dim = items[0][1].shape[1]
+    fig = go.Figure()
+    for j, (name, p) in enumerate(items):
+        p = _round(p, 5)
+        seg = np.full((3 * p.shape[0], dim), np.nan)
+        seg[0::3] = 0.0
+        seg[1::3] = p
+        color = LINE_COLORS[j % len(LINE_COLORS)]
+        kw = dict(name=name, visible=j == 0, mode="lines+markers", line=dict(color=color, width=4),
+                  marker=dict(size=5, color=color))
+        if dim == 2:
+            fig.add_trace(go.Scatter(x=seg[:, 0], y=seg[:, 1], **kw))
+        else:
+            fig.add_trace(go.Scatter3d(x=seg[:, 0], y=seg[:, 1], z=seg[:, 2], **kw))
+    buttons = [dict(label=name, method="update", args=[{"visible": [i == j for i in range(len(items))]}])
+               for j, (name, _) in enumerate(items)]
+    fig.update_layout(updatemenus=[dict(buttons=buttons, x=0.0, y=1.12, xanchor="left")], showlegend=False)
+    if dim == 2:
+        fig.update_yaxes(scaleanchor="x", range=[-1.2, 1.2])
+        fig.update_xaxes(range=[-1.2, 1.2])
+    else:
+        fig.update_layout(scene=dict(aspectmode="cube", xaxis=dict(range=[-1.1, 1.1]),
+                                     yaxis=dict(range=[-1.1, 1.1]), zaxis=dict(range=[-1.1, 1.1])))
     fig.update_layout(**base_layout(title, height=480))
     return fig

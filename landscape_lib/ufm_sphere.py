@@ -1,0 +1,263 @@
+r"""The UFM with normalized features and classifier: a Riemannian landscape on products of spheres (ch. 4b).
+
+The classifier rows :math:`w_k` and the features :math:`h_{k,i}` lie on the unit sphere of
+:math:`\mathbb{R}^d`, there is no bias and no weight decay, and a temperature :math:`\tau > 0` scales the
+logits (Yaras et al., NeurIPS 2022; Jiang et al., ICML 2024):
+
+.. math:: \min_{\|w_k\| = \|h_{k,i}\| = 1}\; F(W, H) = \frac1N\sum_{k,i} \ell(\tau W h_{k,i}, k).
+
+The Euclidean gradient and Hessian-vector product are those of :mod:`landscape_lib.ufm` at
+:math:`(\tau W, H)` with zero weight decay (one implementation, chain rule for :math:`\tau`); the
+Riemannian ones project row by row with :func:`landscape_lib.sphere.riemannian_gradient` and
+:func:`landscape_lib.sphere.riemannian_hessian_vector`. The smallest eigenvalues of the Riemannian Hessian
+come from :func:`landscape_lib.ufm.lanczos_eigenpairs` on the tangent space (normal directions are shifted
+out of the way). Points are ``W`` of shape (K, d) and ``H`` of shape (K, n, d), unit rows.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import losses, sphere, ufm
+from ._validation import as_rng, check_positive, check_scalar
+
+__all__ = ["loss", "riemannian_gradient", "riemannian_hessian_vector", "smallest_hessian_eigenvalues",
+           "random_point", "fit", "SphereRun", "min_pairwise_angle", "best_min_angle", "rotation_orbit_dimension"]
+
+
+def _check(W, H, tau):
+    W = sphere.as_points(W, name="W")
+    H = sphere.as_points(H, W.shape[-1], name="H")
+    if W.ndim != 2 or H.ndim != 3 or H.shape[0] != W.shape[0]:
+        raise ValueError(f"W must have shape (K, d) and H (K, n, d); got {W.shape}, {H.shape}")
+    if W.shape[0] < 2:
+        raise ValueError(f"the model needs K >= 2 classes; got K={W.shape[0]}")
+    check_positive(tau, "tau")
+    return W, H
+
+
+def _euclidean(W, H, tau, loss):
+    """Value and Euclidean gradient (gW, gH) of F at unit rows (no validation)."""
+    K, n, d = H.shape
+    value, (gW, gH, _) = ufm._value_and_gradient(tau * W, H.reshape(K * n, d), np.zeros(K), ufm.labels_of(K, n),
+                                                 0.0, 0.0, 0.0, loss)
+    return float(value), tau * gW, gH.reshape(K, n, d)
+
+
+def loss(W, H, *, tau: float, loss="ce") -> float:
+    r""":math:`F(W, H)`. Used in chapter 4b, sections 3-4.
+
+    Parameters
+    ----------
+    W : array_like of shape (K, d)
+        Unit rows.
+    H : array_like of shape (K, n, d)
+        Unit features.
+    tau : float
+        Temperature, > 0.
+    loss : Loss or str, default "ce"
+
+    Returns
+    -------
+    float
+    """
+    W, H = _check(W, H, tau)
+    return _euclidean(W, H, tau, losses.as_loss(loss))[0]
+
+
+def riemannian_gradient(W, H, *, tau: float, loss="ce"):
+    r"""Riemannian gradient of :math:`F`: each row's Euclidean gradient projected on its tangent space.
+
+    Used in chapter 4b, sections 3-4.
+
+    Returns
+    -------
+    value : float
+    rgW : ndarray of shape (K, d)
+    rgH : ndarray of shape (K, n, d)
+    """
+    W, H = _check(W, H, tau)
+    value, gW, gH = _euclidean(W, H, tau, losses.as_loss(loss))
+    return value, sphere.riemannian_gradient(W, gW), sphere.riemannian_gradient(H, gH)
+
+
+def riemannian_hessian_vector(W, H, dW, dH, *, tau: float, loss="ce"):
+    r"""Riemannian Hessian of :math:`F` applied to a tangent direction ``(dW, dH)`` (rows tangent).
+
+    Used in chapter 4b, sections 3-4. Row by row,
+    :math:`\operatorname{Hess}F[v] = P_x(\nabla^2 F\,v) - \langle x, \nabla F\rangle v`, with the Euclidean
+    product :math:`\nabla^2F\,v` from :mod:`landscape_lib.ufm` at :math:`(\tau W, H)`.
+
+    Returns
+    -------
+    HW : ndarray of shape (K, d)
+    HH : ndarray of shape (K, n, d)
+    """
+    W, H = _check(W, H, tau)
+    loss = losses.as_loss(loss)
+    dW = np.asarray(dW, dtype=np.float64)
+    dH = np.asarray(dH, dtype=np.float64)
+    if dW.shape != W.shape or dH.shape != H.shape:
+        raise ValueError(f"the direction must have the shapes of the point {W.shape}, {H.shape}; "
+                         f"got {dW.shape}, {dH.shape}")
+    return _rhvp(W, H, dW, dH, tau, loss)
+
+
+def _rhvp(W, H, dW, dH, tau, loss):
+    K, n, d = H.shape
+    _, gW, gH = _euclidean(W, H, tau, loss)
+    hW, hH, _ = ufm._hvp(tau * W, H.reshape(K * n, d), np.zeros(K), tau * dW, dH.reshape(K * n, d),
+                         np.zeros(K), ufm.labels_of(K, n), 0.0, 0.0, 0.0, loss)
+    return (sphere.riemannian_hessian_vector(W, gW, tau * hW, dW),
+            sphere.riemannian_hessian_vector(H, gH, hH.reshape(K, n, d), dH))
+
+
+def smallest_hessian_eigenvalues(W, H, *, tau: float, loss="ce", k: int = 1, rng=0, shift: float = 1.0):
+    r"""The ``k`` smallest eigenvalues of the Riemannian Hessian on the tangent space, by Lanczos.
+
+    Used in chapter 4b, sections 3-4. The operator is :math:`P\,\mathrm{Hess}F\,P + s(I - P)` on the
+    ambient space (``P`` the tangent projection, ``s = shift``), so the ``K + Kn`` normal directions sit at
+    ``shift`` and the smallest eigenvalues are the tangent ones
+    (:func:`landscape_lib.ufm.lanczos_eigenpairs`).
+
+    Returns
+    -------
+    eigenvalues : ndarray of shape (k,), ascending
+    eigenvectors : ndarray of shape (K d + K n d, k)
+        Tangent directions, ``W`` then ``H`` flattened.
+    """
+    W, H = _check(W, H, tau)
+    loss = losses.as_loss(loss)
+    check_positive(shift, "shift")
+    K, n, d = H.shape
+
+    def matvec(v):
+        v = np.ravel(v)
+        vW, vH = v[: K * d].reshape(K, d), v[K * d:].reshape(K, n, d)
+        pW, pH = sphere.project(W, vW), sphere.project(H, vH)
+        hW, hH = _rhvp(W, H, pW, pH, tau, loss)
+        return np.concatenate([(hW + shift * (vW - pW)).ravel(), (hH + shift * (vH - pH)).ravel()])
+    return ufm.lanczos_eigenpairs(matvec, K * d + K * n * d, k=k, rng=rng)
+
+
+def random_point(K: int, n: int, d: int, *, rng=None):
+    """Uniformly random unit rows: ``W`` of shape (K, d), ``H`` of shape (K, n, d)."""
+    K = check_scalar(K, "K", integer=True, low=2)
+    n = check_scalar(n, "n", integer=True, low=1)
+    d = check_scalar(d, "d", integer=True, low=1)
+    gen = as_rng(rng)
+    return sphere.random_points(d, (K,), rng=gen), sphere.random_points(d, (K, n), rng=gen)
+
+
+@dataclass(frozen=True)
+class SphereRun:
+    """Result of :func:`fit`: the final point, its loss and Riemannian gradient norm, per-record losses.
+
+    Attributes
+    ----------
+    W : ndarray of shape (K, d)
+    H : ndarray of shape (K, n, d)
+    loss : ndarray of shape (T,)
+    grad_norm : ndarray of shape (T,)
+    """
+
+    W: np.ndarray
+    H: np.ndarray
+    loss: np.ndarray
+    grad_norm: np.ndarray
+
+
+def fit(K: int, n: int, d: int, *, tau: float, loss="ce", steps: int = 2000, lr: float = 1.0, rng=None,
+        init=None, record_every: int = 100) -> SphereRun:
+    r"""Riemannian gradient descent on the product of spheres with the retraction :math:`x \mapsto x/\|x\|`.
+
+    Used in chapter 4b, sections 3-4.
+
+    Parameters
+    ----------
+    K, n, d : int
+        Classes, samples per class, dimension (``d >= 1``).
+    tau : float
+        Temperature.
+    loss : Loss or str, default "ce"
+    steps : int, default 2000
+    lr : float, default 1.0
+    rng : None, int or Generator
+        Seeds the random start (:func:`random_point`).
+    init : tuple (W, H), optional
+    record_every : int, default 100
+
+    Returns
+    -------
+    SphereRun
+    """
+    K = check_scalar(K, "K", integer=True, low=2)
+    n = check_scalar(n, "n", integer=True, low=1)
+    d = check_scalar(d, "d", integer=True, low=1)
+    check_positive(tau, "tau")
+    check_positive(lr, "lr")
+    steps = check_positive(steps, "steps", integer=True)
+    check_positive(record_every, "record_every", integer=True)
+    loss = losses.as_loss(loss)
+    W, H = random_point(K, n, d, rng=rng) if init is None else _check(*init, tau)
+    vals, gns = [], []
+    for it in range(steps + 1):
+        f, gW, gH = _euclidean(W, H, tau, loss)
+        rW, rH = sphere.project(W, gW), sphere.project(H, gH)
+        if it % record_every == 0 or it == steps:
+            vals.append(f)
+            gns.append(math.sqrt(float(np.sum(rW**2) + np.sum(rH**2))))
+        if it == steps:
+            break
+        W, H = sphere.retract(W, -lr * rW), sphere.retract(H, -lr * rH)
+    return SphereRun(W=W, H=H, loss=np.array(vals), grad_norm=np.array(gns))
+
+
+def min_pairwise_angle(vectors) -> float:
+    r"""Smallest angle, in degrees, between two of the rows (nonzero vectors), shape (K, d) -> float.
+
+    Used in chapter 4b, section 4.
+    """
+    v = np.asarray(vectors, dtype=np.float64)
+    if v.ndim != 2 or v.shape[0] < 2:
+        raise ValueError(f"vectors must have shape (K, d) with K >= 2; got {v.shape}")
+    u = v / np.linalg.norm(v, axis=1, keepdims=True)
+    c = np.clip(u @ u.T, -1.0, 1.0)
+    i, j = np.triu_indices(v.shape[0], k=1)
+    return float(np.degrees(np.arccos(c[i, j].max())))
+
+
+def best_min_angle(K: int, d: int) -> float:
+    r"""The largest possible smallest pairwise angle of ``K`` unit vectors in :math:`\mathbb{R}^d`, in degrees.
+
+    Used in chapter 4b, section 4. Known cases only: :math:`K \le d + 1`, the simplex,
+    :math:`\arccos(-1/(K-1))`; :math:`d = 2`, the regular polygon, :math:`360°/K`;
+    :math:`d + 2 \le K \le 2d`, :math:`90°` (Rankin's bound, attained by part of the cross-polytope
+    :math:`\pm e_i`; for :math:`d = 3` these are the Tammes optima for :math:`K = 5, 6`). Otherwise
+    ``ValueError``.
+    """
+    K = check_scalar(K, "K", integer=True, low=2)
+    d = check_scalar(d, "d", integer=True, low=1)
+    if K <= d + 1:
+        return math.degrees(math.acos(-1 / (K - 1)))
+    if d == 1:
+        return 0.0
+    if d == 2:
+        return 360.0 / K
+    if K <= 2 * d:
+        return 90.0
+    raise ValueError(f"the best arrangement of K={K} unit vectors in d={d} dimensions is not built in")
+
+
+def rotation_orbit_dimension(K: int, d: int, rank: int) -> int:
+    r"""Dimension of the :math:`O(d)` orbit of a configuration whose rows span ``rank`` dimensions.
+
+    :math:`\binom d2 - \binom{d - r}{2}` (the rotations fixing the span pointwise do not move it).
+    """
+    d = check_scalar(d, "d", integer=True, low=1)
+    r = check_scalar(rank, "rank", integer=True, low=0, high=d)
+    m = d - r
+    return d * (d - 1) // 2 - m * (m - 1) // 2

@@ -1,0 +1,57 @@
+"""Tests of landscape_lib.ufm_sphere: Riemannian derivatives, training, angles, errors."""
+
+import math
+
+import numpy as np
+import pytest
+
+from landscape_lib import sphere, testing, ufm_sphere
+
+
+def _path(K, n, d):
+    def path(x, v, t):
+        W = sphere.retract(x[: K * d].reshape(K, d), t * v[: K * d].reshape(K, d))
+        H = sphere.retract(x[K * d:].reshape(K, n, d), t * v[K * d:].reshape(K, n, d))
+        return np.concatenate([W.ravel(), H.ravel()])
+    return path
+
+
+@pytest.mark.parametrize("loss", ["ce", "mse"])
+def test_riemannian_derivatives_taylor(loss):
+    K, n, d, tau = 3, 2, 4, 3.0
+    W, H = ufm_sphere.random_point(K, n, d, rng=0)
+    rng = np.random.default_rng(1)
+    vW, vH = sphere.project(W, rng.standard_normal(W.shape)), sphere.project(H, rng.standard_normal(H.shape))
+    _, gW, gH = ufm_sphere.riemannian_gradient(W, H, tau=tau, loss=loss)
+    hW, hH = ufm_sphere.riemannian_hessian_vector(W, H, vW, vH, tau=tau, loss=loss)
+    def f(x):
+        return ufm_sphere.loss(x[: K * d].reshape(K, d), x[K * d:].reshape(K, n, d), tau=tau, loss=loss)
+
+    flat = lambda a, b: np.concatenate([a.ravel(), b.ravel()])  # noqa: E731
+    check = testing.taylor_check(f, flat(W, H), flat(vW, vH), flat(gW, gH), flat(hW, hH), path=_path(K, n, d))
+    assert abs(check.slope_first - 2) < 0.1
+    assert abs(check.slope_second - 3) < 0.15
+
+
+@pytest.mark.parametrize(("K", "d"), [(4, 2), (6, 3)])
+def test_training_reaches_best_arrangement(K, d):
+    run = ufm_sphere.fit(K, 4, d, tau=5.0, steps=3000, lr=0.5, rng=0)
+    assert run.grad_norm[-1] < 1e-4
+    assert ufm_sphere.min_pairwise_angle(run.W) == pytest.approx(ufm_sphere.best_min_angle(K, d), abs=0.05)
+    k = ufm_sphere.rotation_orbit_dimension(K, d, d) + 1
+    vals, _ = ufm_sphere.smallest_hessian_eigenvalues(run.W, run.H, tau=5.0, k=k)
+    assert vals[-1] > 1e-4                      # positive beyond the rotation orbit
+
+
+def test_best_min_angle_and_errors():
+    assert ufm_sphere.best_min_angle(3, 2) == pytest.approx(120.0)
+    assert ufm_sphere.best_min_angle(4, 3) == pytest.approx(math.degrees(math.acos(-1 / 3)))
+    assert ufm_sphere.best_min_angle(6, 3) == 90.0
+    with pytest.raises(ValueError):
+        ufm_sphere.best_min_angle(12, 3)
+    with pytest.raises(ValueError, match="d"):
+        ufm_sphere.random_point(3, 2, 0)
+    with pytest.raises(ValueError, match="tau"):
+        ufm_sphere.loss(*ufm_sphere.random_point(3, 2, 2, rng=0), tau=0.0)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        ufm_sphere.fit(3, 2, 2, tau=1.0, loss="hinge", steps=1)
