@@ -24,7 +24,7 @@ import timeit
 
 import numpy as np
 
-from landscape_lib import dictionary, generators, solvers, sphere
+from landscape_lib import dictionary, generators, objectives, solvers, sphere
 from landscape_lib._threads import one_blas_thread
 
 
@@ -43,8 +43,8 @@ def main(argv=None) -> None:
     rng = np.random.default_rng(0)
     A = generators.tight_frame(args.n, args.m, rng=rng)
     Y, _ = dictionary.sample_data(A, args.p, args.theta, rng=rng)
-    Yt = dictionary.normalize_data(Y, args.theta)
-    Yt = Yt[:, np.any(Yt != 0, axis=0)]
+    objective = objectives.DataObjective(Y, args.theta)
+    Yt = objective.matrix  # the normalized nonzero samples the solver multiplies by
     Q = sphere.random_points(args.n, (args.starts,), rng=rng)
     k = args.iters
 
@@ -60,11 +60,11 @@ def main(argv=None) -> None:
 
     def batched():
         # the smallest positive tol: no start ever converges, so every iteration runs on all starts.
-        solvers.power_iteration(Yt, Q, tol=np.finfo(float).tiny, max_iter=k)
+        solvers.power_iteration(objective, Q, tol=np.finfo(float).tiny, max_iter=k)
 
     def loop():
         for j in range(args.loop_starts):
-            solvers.power_iteration(Yt, Q[j], tol=np.finfo(float).tiny, max_iter=k)
+            solvers.power_iteration(objective, Q[j], tol=np.finfo(float).tiny, max_iter=k)
 
     t_prod = min(timeit.repeat(products, number=1, repeat=args.repeat)) / (k * args.starts)
     t_batch = min(timeit.repeat(batched, number=1, repeat=args.repeat)) / (k * args.starts)

@@ -23,7 +23,7 @@ import warnings
 
 import numpy as np
 
-from landscape_lib import generators, objectives, solvers, sphere, sphere_critical
+from landscape_lib import generators, objectives, recovery, solvers, sphere
 from landscape_lib._threads import one_blas_thread
 
 
@@ -121,13 +121,14 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     A = generators.random_frame(args.n, args.m, rng=args.seed)
+    objective = objectives.TensorObjective(A)
     starts = sphere.random_points(args.n, args.starts, rng=args.seed + 1)
     print(f"n = {args.n}, m = {args.m} random unit columns, {args.starts} starts, ‖grad f‖ < {args.tol:g}; "
           f"OMP_NUM_THREADS = {os.environ.get('OMP_NUM_THREADS', 'unset')}")
 
     ours = {}
     for name, kw in (("power iteration", dict(polish=False)), ("power iteration + polish", dict(polish=True))):
-        t, res = best_of(args.repeat, lambda kw=kw: solvers.power_iteration(A, starts, tol=args.tol,
+        t, res = best_of(args.repeat, lambda kw=kw: solvers.power_iteration(objective, starts, tol=args.tol,
                                                                              max_iter=20_000, **kw))
         ours[name] = (t, res)
         print(f"landscape_lib {name:26s}: {1e3 * t / args.starts:8.3f} ms/start  (total {t:.3f} s; "
@@ -154,7 +155,7 @@ def main(argv=None):
         # steepest descent (Armijo line search) is much slower per start: fewer starts keep the run short
         k_opt = min(k, args.sd_starts) if opt_name == "steepest descent" else k
         t, pts, iters = pymanopt_runs(A, starts[:k_opt], opt_name, args.tol)
-        gnorm = np.linalg.norm(objectives.l4_gradient(A, pts / np.linalg.norm(pts, axis=1, keepdims=True)), axis=1)
+        gnorm = np.linalg.norm(objective.gradient(pts / np.linalg.norm(pts, axis=1, keepdims=True)), axis=1)
         print(f"pymanopt {opt_name:18s}: {1e3 * t / k_opt:8.3f} ms/start  (on {k_opt} starts; iterations "
               f"median {int(np.median(iters))}; reached ‖grad f‖ < {args.tol:g}: {np.sum(gnorm < args.tol)}/{k_opt})")
         if k_opt == k and (best_peer is None or t < best_peer[1]):
@@ -163,8 +164,8 @@ def main(argv=None):
     per_peer = t_peer / k
     for ours_name, (t, res) in ours.items():
         same = same_points(res.points[:k], pts_peer)
-        idx_o, _ = sphere_critical.nearest_column(A, res.points[:k])
-        idx_p, _ = sphere_critical.nearest_column(A, pts_peer / np.linalg.norm(pts_peer, axis=1, keepdims=True))
+        idx_o, _ = recovery.nearest_column(A, res.points[:k])
+        idx_p, _ = recovery.nearest_column(A, pts_peer / np.linalg.norm(pts_peer, axis=1, keepdims=True))
         print(f"ratio pymanopt {name} / landscape_lib {ours_name}: {per_peer / (t / args.starts):6.1f}x faster; "
               f"same limit point from the same start: {same.sum()}/{k}; same nearest column: "
               f"{np.sum(idx_o == idx_p)}/{k}")

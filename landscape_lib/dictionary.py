@@ -1,4 +1,4 @@
-r"""Dictionary learning through the ℓ4 landscape (chapter 3).
+r"""The data model of dictionary learning and its expectation identity (chapter 3).
 
 Data :math:`Y = A X \in \mathbb{R}^{n \times p}` with a dictionary :math:`A \in \mathbb{R}^{n \times m}`
 (unit columns) and Bernoulli(θ)–Gaussian codes :math:`X \in \mathbb{R}^{m \times p}`. For a unit
@@ -13,8 +13,9 @@ and :math:`c_2(q) = 3\theta^2 p \|A^\top q\|_2^4`. For a unit-norm tight frame
 (:math:`(n/m) A A^\top = I`) :math:`\|A^\top q\|_2^2 = m/n = \kappa` on the whole sphere, and
 :math:`c_2 = 3\theta^2 p \kappa^2` is a constant (``book/formulas.md``).
 
-**Normalization used throughout the book.** The data objective is the chapter-2 ℓ4 objective with ``A``
-replaced by the *normalized data*
+**Normalization used throughout the book.** The data objective
+(:class:`landscape_lib.objectives.DataObjective`) is the chapter-2 ℓ4 objective with ``A`` replaced by the
+*normalized data*
 
 .. math::
 
@@ -32,9 +33,10 @@ so that for a unit-norm tight frame
 The power iteration and all the other chapter-2 routines therefore apply unchanged to :math:`\tilde Y`
 (and the power iteration is even invariant to the scale of ``Y``).
 
-Also here: matching estimated columns to true ones up to a signed permutation, whole-dictionary recovery
-from repeated independent starts, and the complete-dictionary baseline MSP (ℓ4 maximization over the
-orthogonal group, Zhai et al. 2020).
+This module holds the model and its constants: the Bernoulli–Gaussian codes and the data, the constants
+:math:`c_1, c_2, \gamma` and the normalization, and the expectation identity with its Monte Carlo check.
+The data objective is :class:`landscape_lib.objectives.DataObjective`; recovering columns from it is
+:mod:`landscape_lib.recovery`; the complete-dictionary baseline MSP is :mod:`landscape_lib.msp`.
 """
 
 from __future__ import annotations
@@ -42,38 +44,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from ._threads import one_blas_thread
-from ._validation import as_float_array, as_rng, check_open_interval, check_positive, check_unit_norm
-from .critical import deduplicate
+from ._validation import as_float_array, as_rng, check_scalar, check_unit_norm
+from .sphere import as_points
 
 __all__ = [
-    "bernoulli_gaussian", "sample_data", "expectation_constants", "expected_fourth_moment",
-    "constant_term", "MonteCarloMoment", "monte_carlo_fourth_moment", "normalize_data",
-    "normalization_offset", "data_objective", "data_objective_prefixes", "landscape_gap", "landscape_gaps",
-    "ColumnMatch", "match_columns",
-    "first_recovery", "DictionaryRecovery", "recover_dictionary", "polar_orthogonal",
-    "MSPResult", "msp", "random_orthogonal",
+    "bernoulli_gaussian", "sample_data", "expectation_constants", "normalize_data", "normalization_offset",
+    "expected_fourth_moment", "constant_term", "MonteCarloMoment", "monte_carlo_fourth_moment",
 ]
 
 
 # ----------------------------------------------------------------------------------------------------
-# validation helpers
+# helpers: validation and the constant c1
 # ----------------------------------------------------------------------------------------------------
 
 def _theta(theta) -> float:
     # At θ = 1 the codes are Gaussian, c1 = 0 and the data carry no information about A; at θ = 0
     # the data are zero.
-    return check_open_interval(theta, "theta", 0.0, 1.0)
-
-
-def _num_samples(p, name: str = "p") -> int:
-    if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, np.integer)):
-        raise ValueError(f"{name} (number of samples) must be an integer >= 1; got {p!r}")
-    if p < 1:
-        raise ValueError(f"{name} (number of samples) must be >= 1; got {p!r}")
-    return int(p)
+    return check_scalar(theta, "theta", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
 
 
 def _dictionary(A, name: str = "A") -> np.ndarray:
@@ -82,13 +71,10 @@ def _dictionary(A, name: str = "A") -> np.ndarray:
     return A
 
 
-def _points(q, n: int, name: str = "q") -> np.ndarray:
-    q = as_float_array(q, name, min_ndim=1)
-    if q.shape[-1] != n:
-        raise ValueError(f"{name} must have last dimension n = {n} (the rows of the dictionary); "
-                         f"got shape {q.shape}")
-    check_unit_norm(q, name, atol=1e-6)
-    return q
+def _c1(theta: float, p) -> float:
+    # c1 = 3θ(1-θ)p, the factor of ||A^T q||_4^4 in the expectation identity: one formula for the constants
+    # and the normalization.
+    return 3.0 * theta * (1.0 - theta) * p
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -116,8 +102,8 @@ def bernoulli_gaussian(m: int, p: int, theta: float, *, rng=None) -> np.ndarray:
         :math:`g_{ij} \sim \mathcal N(0, 1)`.
     """
     theta = _theta(theta)
-    m = _num_samples(m, "m")
-    p = _num_samples(p)
+    m = check_scalar(m, "m", integer=True, low=1)
+    p = check_scalar(p, "p", integer=True, low=1)
     gen = as_rng(rng)
     g = gen.standard_normal((m, p))
     b = gen.random((m, p)) < theta
@@ -176,12 +162,12 @@ def expectation_constants(n: int, m: int, theta: float, p: int = 1) -> tuple[flo
     Valid only when :math:`\|A^\top q\|_2^2 = \kappa` for every unit ``q``, i.e. for a unit-norm tight
     frame; for any other frame use :func:`constant_term`, which depends on ``q``. Chapter 3, section 1.
     """
-    n = _num_samples(n, "n")
-    m = _num_samples(m, "m")
+    n = check_scalar(n, "n", integer=True, low=1)
+    m = check_scalar(m, "m", integer=True, low=1)
     theta = _theta(theta)
-    p = _num_samples(p)
+    p = check_scalar(p, "p", integer=True, low=1)
     kappa = m / n
-    return 3.0 * theta * (1.0 - theta) * p, 3.0 * theta**2 * p * kappa**2
+    return _c1(theta, p), 3.0 * theta**2 * p * kappa**2
 
 
 def constant_term(A, q, theta: float, p: int = 1) -> np.ndarray:
@@ -203,9 +189,9 @@ def constant_term(A, q, theta: float, p: int = 1) -> np.ndarray:
         Constant over the sphere exactly when :math:`A A^\top \propto I` (a tight frame).
     """
     A = _dictionary(A)
-    q = _points(q, A.shape[0])
+    q = as_points(q, A.shape[0])
     theta = _theta(theta)
-    p = _num_samples(p)
+    p = check_scalar(p, "p", integer=True, low=1)
     return 3.0 * theta**2 * p * np.sum((q @ A) ** 2, axis=-1) ** 2
 
 
@@ -236,9 +222,9 @@ def expected_fourth_moment(A, q, theta: float, p: int = 1) -> np.ndarray:
     entries), which rearranges to the formula above.
     """
     A = _dictionary(A)
-    q = _points(q, A.shape[0])
+    q = as_points(q, A.shape[0])
     theta = _theta(theta)
-    p = _num_samples(p)
+    p = check_scalar(p, "p", integer=True, low=1)
     zeta = q @ A
     z2 = zeta**2
     fourth = np.sum(z2**2, axis=-1)
@@ -296,10 +282,10 @@ def monte_carlo_fourth_moment(A, q, theta: float, n_samples: int, *, rng=None,
     Uses :math:`q^\top (A x) = (A^\top q)^\top x`, so the samples ``y`` are never formed.
     """
     A = _dictionary(A)
-    q = _points(q, A.shape[0])
+    q = as_points(q, A.shape[0])
     theta = _theta(theta)
-    n_samples = _num_samples(n_samples, "n_samples")
-    chunk = _num_samples(chunk, "chunk")
+    n_samples = check_scalar(n_samples, "n_samples", integer=True, low=1)
+    chunk = check_scalar(chunk, "chunk", integer=True, low=1)
     gen = as_rng(rng)
     zeta = (q @ A).reshape(-1, A.shape[1])
     s1 = np.zeros(zeta.shape[0])
@@ -320,7 +306,7 @@ def monte_carlo_fourth_moment(A, q, theta: float, n_samples: int, *, rng=None,
 
 
 # ----------------------------------------------------------------------------------------------------
-# the normalized data objective
+# the normalization
 # ----------------------------------------------------------------------------------------------------
 
 def normalize_data(Y, theta: float) -> np.ndarray:
@@ -337,487 +323,31 @@ def normalize_data(Y, theta: float) -> np.ndarray:
     -------
     Y_tilde : ndarray of shape (n, p)
         A new array; with it the chapter-2 ℓ4 objective :math:`-\frac14\|\tilde Y^\top q\|_4^4`
-        has expectation :math:`f_A(q) - \gamma` for a unit-norm tight frame ``A``
-        (:func:`normalization_offset`).
+        (:class:`landscape_lib.objectives.DataObjective`) has expectation :math:`f_A(q) - \gamma` for a
+        unit-norm tight frame ``A`` (:func:`normalization_offset`).
     """
     Y = as_float_array(Y, "Y", ndim=2)
     theta = _theta(theta)
-    c1 = 3.0 * theta * (1.0 - theta) * Y.shape[1]
-    return Y * c1 ** -0.25
+    return Y * _c1(theta, Y.shape[1]) ** -0.25
 
 
 def normalization_offset(n: int, m: int, theta: float) -> float:
     r"""The constant :math:`\gamma = c_2/(4c_1) = \theta\kappa^2/(4(1-\theta))` (chapter 3).
 
     With the normalization of :func:`normalize_data` and a unit-norm tight frame,
-    :math:`\mathbb{E} f_{\tilde Y}(q) + \gamma = f_A(q)` on the whole sphere, for every ``p``.
+    :math:`\mathbb{E} f_{\tilde Y}(q) + \gamma = f_A(q)` on the whole sphere, for every ``p``
+    (:meth:`landscape_lib.objectives.DataObjective.offset`).
+
+    Parameters
+    ----------
+    n, m : int
+        Dimension and number of columns of the frame (``κ = m/n``).
+    theta : float
+        Sparsity level in (0, 1).
+
+    Returns
+    -------
+    float
     """
     c1, c2 = expectation_constants(n, m, theta)
     return c2 / (4.0 * c1)
-
-
-def data_objective(Y, q, theta: float) -> np.ndarray:
-    r"""The normalized data objective :math:`f_{\tilde Y}(q) = -\frac14\|\tilde Y^\top q\|_4^4` (chapter 3).
-
-    Parameters
-    ----------
-    Y : array_like of shape (n, p)
-        Raw data (normalized here with :func:`normalize_data`).
-    q : array_like of shape (..., n)
-        Unit vectors.
-    theta : float
-        Sparsity level in (0, 1).
-
-    Returns
-    -------
-    values : ndarray of shape (...,)
-        Computed by the chapter-2 objective (:mod:`landscape_lib.objectives`) on :math:`\tilde Y`.
-    """
-    Yt = _nonzero_samples(normalize_data(Y, theta))
-    q = _points(q, Yt.shape[0])
-    flat = q.reshape(-1, q.shape[-1])
-    # Evaluate in blocks of points so that the (points, p) intermediate stays near 2**22 floats.
-    block = max(1, (1 << 22) // Yt.shape[1])
-    # The products have inner dimension n (3 in the chapter's sphere plots): one BLAS thread, because
-    # spinning BLAS threads on a loaded machine made this several times slower than a single thread.
-    with one_blas_thread():
-        out = np.concatenate([_l4_value(Yt, flat[i:i + block]) for i in range(0, flat.shape[0], block)])
-    return out.reshape(q.shape[:-1])
-
-
-def data_objective_prefixes(Y, q, theta: float, p_values) -> np.ndarray:
-    r""":func:`data_objective` on the first ``p`` samples of ``Y``, for several ``p``, in one pass (chapter 3).
-
-    Parameters
-    ----------
-    Y : array_like of shape (n, P)
-        Raw data, one sample per column.
-    q : array_like of shape (..., n)
-        Unit vectors.
-    theta : float
-        Sparsity level in (0, 1).
-    p_values : sequence of int
-        Sample sizes, each in ``1 .. P``.
-
-    Returns
-    -------
-    values : ndarray of shape (len(p_values), ...)
-        ``values[k]`` equals ``data_objective(Y[:, :p_values[k]], q, theta)`` (up to rounding):
-        :math:`-\frac14\sum_{j \le p}(y_j^\top q)^4 / (3\theta(1-\theta)p)`, from cumulative sums of one
-        pass over ``Y[:, :max(p_values)]`` instead of one pass per ``p``.
-    """
-    Y = as_float_array(Y, "Y", ndim=2)
-    theta = _theta(theta)
-    q = _points(q, Y.shape[0])
-    p_arr = np.asarray(p_values)
-    if p_arr.ndim != 1 or p_arr.size == 0 or not np.issubdtype(p_arr.dtype, np.integer):
-        raise ValueError(f"p_values must be a non-empty sequence of integers; got {p_values!r}")
-    if p_arr.min() < 1 or p_arr.max() > Y.shape[1]:
-        raise ValueError(f"p_values must lie in 1 .. {Y.shape[1]} (the samples in Y); got {p_arr.tolist()}")
-    bounds = np.unique(p_arr)                                  # sorted distinct prefix lengths
-    Yp = Y[:, :bounds[-1]]
-    flat = q.reshape(-1, q.shape[-1])
-    sums = np.empty((flat.shape[0], bounds.size))
-    block = max(1, (1 << 22) // Yp.shape[1])
-    starts = np.concatenate([[0], bounds[:-1]])
-    with one_blas_thread():
-        for i in range(0, flat.shape[0], block):
-            Z = flat[i:i + block] @ Yp
-            Z *= Z
-            Z *= Z
-            sums[i:i + block] = np.cumsum(np.add.reduceat(Z, starts, axis=1), axis=1)
-    values = -0.25 * sums / (3.0 * theta * (1.0 - theta) * bounds)
-    values = values[:, np.searchsorted(bounds, p_arr)].T
-    return values.reshape((p_arr.size,) + q.shape[:-1])
-
-
-def landscape_gaps(A, Y, theta: float, q, p_values) -> np.ndarray:
-    r""":func:`landscape_gap` on the first ``p`` samples of ``Y`` for each ``p`` of ``p_values`` (chapter 3).
-
-    Returns
-    -------
-    gaps : ndarray of shape (len(p_values),)
-        One pass over the data (:func:`data_objective_prefixes`) instead of one per ``p``.
-    """
-    A, Y, q, delta = _gap_inputs(A, Y, theta, q)
-    values = data_objective_prefixes(Y, q, theta, p_values).reshape(len(p_values), -1)
-    return np.max(np.abs(values + delta - _l4_value(A, q).reshape(1, -1)), axis=1)
-
-
-def landscape_gap(A, Y, theta: float, q) -> float:
-    r"""Largest gap :math:`\max_q |f_{\tilde Y}(q) + \gamma - f_A(q)|` over the given points (chapter 3).
-
-    Parameters
-    ----------
-    A : array_like of shape (n, m)
-        The dictionary (a unit-norm tight frame for the gap to tend to zero).
-    Y : array_like of shape (n, p)
-        Data generated from ``A`` with sparsity ``theta``.
-    theta : float
-    q : array_like of shape (k, n)
-        Points of the sphere (e.g. a grid).
-
-    Returns
-    -------
-    gap : float
-        Decays like :math:`p^{-1/2}` (Monte Carlo rate) for a tight frame.
-    """
-    A, Y, q, delta = _gap_inputs(A, Y, theta, q)
-    return float(np.max(np.abs(data_objective(Y, q, theta) + delta - _l4_value(A, q))))
-
-
-def _gap_inputs(A, Y, theta, q):
-    A = _dictionary(A)
-    q = _points(q, A.shape[0])
-    Y = as_float_array(Y, "Y", ndim=2)
-    if Y.shape[0] != A.shape[0]:
-        raise ValueError(f"Y must have n = {A.shape[0]} rows like A; got shape {Y.shape}")
-    delta = normalization_offset(A.shape[0], A.shape[1], theta)
-    return A, Y, q, delta
-
-
-def _l4_value(M: np.ndarray, q: np.ndarray) -> np.ndarray:
-    from . import objectives
-
-    return objectives.l4_value(_nonzero_samples(M), q)
-
-
-def _nonzero_samples(Y: np.ndarray) -> np.ndarray:
-    # A sample whose code is all zero (probability (1-θ)^m) is a zero column of Y: it adds nothing to
-    # ||Y^T q||_4^4 nor to a power-iteration step, and the chapter-2 routines reject zero columns
-    # (a zero component makes no sense for a tensor), so leave such samples out.
-    keep = np.any(Y != 0, axis=0)
-    return Y if keep.all() else Y[:, keep]
-
-
-# ----------------------------------------------------------------------------------------------------
-# matching up to a signed permutation
-# ----------------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ColumnMatch:
-    r"""Best matching of estimated columns to true ones up to sign and permutation (chapter 3).
-
-    Attributes
-    ----------
-    estimate_index : ndarray of shape (m,)
-        For each true column ``a_i`` the index of the estimated column matched to it (``-1``: none,
-        when there are fewer estimates than columns).
-    signs : ndarray of shape (m,)
-        Sign ``s_i`` with :math:`s_i \hat a_{j(i)} \approx a_i` (0 where unmatched).
-    correlations : ndarray of shape (m,)
-        :math:`|\langle \hat a_{j(i)}, a_i\rangle|` (0 where unmatched).
-    errors : ndarray of shape (m,)
-        :math:`\|s_i \hat a_{j(i)} - a_i\|_2 = \sqrt{2 - 2|\langle\hat a_{j(i)}, a_i\rangle|}`
-        (``nan`` where unmatched).
-    threshold : float
-        Correlation at or above which a column counts as recovered.
-    """
-
-    estimate_index: np.ndarray
-    signs: np.ndarray
-    correlations: np.ndarray
-    errors: np.ndarray
-    threshold: float
-
-    @property
-    def recovered(self) -> np.ndarray:
-        """Boolean mask of shape (m,): matched with correlation ``>= threshold``."""
-        return self.correlations >= self.threshold
-
-    @property
-    def n_recovered(self) -> int:
-        return int(self.recovered.sum())
-
-    @property
-    def max_error(self) -> float:
-        """Largest column error (``inf`` if some column is unmatched)."""
-        e = self.errors
-        return float(np.inf) if np.any(np.isnan(e)) else float(e.max())
-
-    @property
-    def relative_error(self) -> float:
-        r""":math:`\|\hat A P S - A\|_F / \|A\|_F` (``inf`` if some column is unmatched)."""
-        e = self.errors
-        return float(np.inf) if np.any(np.isnan(e)) else float(np.sqrt(np.sum(e**2) / e.size))
-
-
-def match_columns(estimate, A, *, threshold: float = 0.95) -> ColumnMatch:
-    r"""Match estimated columns to the true ones as a signed permutation (chapter 3).
-
-    Parameters
-    ----------
-    estimate : array_like of shape (n, k)
-        Estimated columns (unit norm), any order and signs; ``k`` may differ from ``m``. For MSP pass
-        the transpose of its ``W`` (rows of ``W`` estimate columns).
-    A : array_like of shape (n, m)
-        True dictionary, unit-norm columns.
-    threshold : float, default 0.95
-        Correlation at which a matched column counts as recovered (reported, not used in matching).
-
-    Returns
-    -------
-    ColumnMatch
-
-    Notes
-    -----
-    Solves the assignment problem :math:`\max_\pi \sum_i |\langle \hat a_{\pi(i)}, a_i\rangle|` with
-    :func:`scipy.optimize.linear_sum_assignment` on the matrix :math:`|\hat A^\top A|`, then picks
-    each sign from the sign of the inner product. Each estimate is used at most once.
-    """
-    E = as_float_array(estimate, "estimate", ndim=2)
-    A = _dictionary(A)
-    if E.shape[0] != A.shape[0]:
-        raise ValueError(f"estimate must have n = {A.shape[0]} rows like A (one estimated column per "
-                         f"column of the array); got shape {E.shape}")
-    check_unit_norm(E.T, "the columns of estimate", atol=1e-6)
-    threshold = check_open_interval(threshold, "threshold", 0.0, 1.0 + 1e-12)
-    G = E.T @ A                                              # (k, m)
-    rows, cols = linear_sum_assignment(np.abs(G), maximize=True)
-    m = A.shape[1]
-    index = np.full(m, -1, dtype=np.intp)
-    signs = np.zeros(m)
-    corr = np.zeros(m)
-    index[cols] = rows
-    g = G[rows, cols]
-    signs[cols] = np.where(g >= 0, 1.0, -1.0)
-    corr[cols] = np.minimum(np.abs(g), 1.0)
-    errors = np.full(m, np.nan)
-    errors[cols] = np.sqrt(np.maximum(2.0 - 2.0 * corr[cols], 0.0))
-    return ColumnMatch(index, signs, corr, errors, threshold)
-
-
-def first_recovery(points, A, *, threshold: float = 0.95) -> np.ndarray:
-    r"""For each column, the first run (in order) that lands near it (chapter 3, section 3).
-
-    Parameters
-    ----------
-    points : array_like of shape (s, n)
-        Limits of ``s`` independent runs, in the order they were made.
-    A : array_like of shape (n, m)
-        True dictionary, unit-norm columns.
-    threshold : float, default 0.95
-        A run recovers :math:`a_i` when :math:`|\langle q, a_i\rangle| \ge` ``threshold``.
-
-    Returns
-    -------
-    first : ndarray of shape (m,)
-        Index of the first run that recovers each column, ``-1`` if none does. The number of runs
-        needed to recover the whole dictionary is ``first.max() + 1`` when no entry is ``-1``.
-    """
-    A = _dictionary(A)
-    Q = _points(points, A.shape[0], "points")
-    if Q.ndim != 2:
-        raise ValueError(f"points must have shape (s, n); got {Q.shape}")
-    threshold = check_open_interval(threshold, "threshold", 0.0, 1.0 + 1e-12)
-    hit = np.abs(Q @ A) >= threshold                          # (s, m)
-    return np.where(hit.any(axis=0), np.argmax(hit, axis=0), -1)
-
-
-# ----------------------------------------------------------------------------------------------------
-# whole-dictionary recovery from repeated independent starts
-# ----------------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class DictionaryRecovery:
-    r"""Result of :func:`recover_dictionary` (chapter 3).
-
-    Attributes
-    ----------
-    points : ndarray of shape (s, n)
-        Limit of each independent run, in order.
-    converged : ndarray of shape (s,)
-        Whether each run met the solver's stopping rule.
-    columns : ndarray of shape (n, k)
-        The distinct converged limits up to sign (``±q`` merged): the estimated dictionary.
-    counts : ndarray of shape (k,)
-        How many converged runs ended at each distinct column.
-    index : ndarray of shape (s,)
-        Column of ``columns`` each run ended at (``-1`` for runs that did not converge).
-    iterations : ndarray of shape (s,)
-        Iterations each run took.
-    """
-
-    points: np.ndarray
-    converged: np.ndarray
-    columns: np.ndarray
-    counts: np.ndarray
-    index: np.ndarray
-    iterations: np.ndarray
-
-
-def recover_dictionary(Y, theta: float, n_starts: int, *, rng=None, starts=None, tol: float = 1e-6,
-                       max_iter: int = 1000, polish: bool = True, merge_tol: float = 1e-3) -> DictionaryRecovery:
-    r"""Estimate the whole dictionary from independent random starts of the power iteration on the data.
-
-    Parameters
-    ----------
-    Y : array_like of shape (n, p)
-        Raw data; normalized here with :func:`normalize_data` so that ``tol`` refers to the gradient of
-        :math:`f_{\tilde Y}`, whose expectation is the tensor objective up to a constant.
-    theta : float
-        Sparsity level in (0, 1) of the codes.
-    n_starts : int
-        Number of independent uniformly random starts, all run at once by
-        :func:`landscape_lib.solvers.power_iteration` (one pass over the data per iteration for all
-        starts: two products of shapes ``(s, n) @ (n, p)`` and ``(s, p) @ (p, n)``).
-    rng : None, int or numpy.random.Generator
-        Draws the starts.
-    starts : array_like of shape (n_starts, n), optional
-        Given unit-vector starts instead of random ones (e.g. a true column, to ask whether the data
-        objective has a minimizer next to it); ``rng`` is then not used.
-    tol : float, default 1e-6
-        A start has converged when its Riemannian gradient norm of :math:`f_{\tilde Y}` is below ``tol``.
-    max_iter : int, default 1000
-    polish : bool, default True
-        Finish the slow linear tail with Newton steps near minimizers (chapter 2's solver option).
-    merge_tol : float, default 1e-3
-        Two limits are the same column when :math:`\min\|q \mp q'\|_2 \le` ``merge_tol``.
-
-    Returns
-    -------
-    DictionaryRecovery
-
-    Notes
-    -----
-    From a random start the iteration almost surely avoids strict saddles (Lee et al. 2016) and lands at
-    a local minimizer of :math:`f_{\tilde Y}`; in the benign regime those sit near the columns
-    :math:`\pm a_i`, so independent starts collect columns like coupons. Chapter 3, section 3.
-    """
-    from . import solvers, sphere
-
-    Yt = _nonzero_samples(normalize_data(Y, theta))
-    n_starts = _num_samples(n_starts, "n_starts")
-    check_positive(merge_tol, "merge_tol")
-    if starts is None:
-        q0 = sphere.random_points(Yt.shape[0], (n_starts,), rng=as_rng(rng))
-    else:
-        q0 = _points(starts, Yt.shape[0], "starts")
-        if q0.shape != (n_starts, Yt.shape[0]):
-            raise ValueError(f"starts must have shape (n_starts, n) = ({n_starts}, {Yt.shape[0]}); "
-                             f"got {q0.shape}")
-    res = solvers.power_iteration(Yt, q0, tol=tol, max_iter=max_iter, polish=polish)
-    points = np.asarray(res.points, dtype=np.float64)
-    converged = np.asarray(res.converged, dtype=bool)
-    index = np.full(n_starts, -1, dtype=np.intp)
-    if converged.any():
-        unique, idx = deduplicate(points[converged], tol=merge_tol, antipodal=True)
-        index[converged] = idx
-        counts = np.bincount(idx, minlength=unique.shape[0])
-    else:
-        unique, counts = np.empty((0, Yt.shape[0])), np.zeros(0, dtype=np.intp)
-    return DictionaryRecovery(points, converged, unique.T.copy(), counts, index, np.asarray(res.iterations))
-
-
-# ----------------------------------------------------------------------------------------------------
-# the complete case: MSP, ℓ4 maximization over the orthogonal group
-# ----------------------------------------------------------------------------------------------------
-
-def polar_orthogonal(M) -> np.ndarray:
-    r"""Projection onto the orthogonal group: :math:`P_{O(n)}(M) = U V^\top` for :math:`M = U \Sigma V^\top`.
-
-    Parameters
-    ----------
-    M : array_like of shape (..., n, n)
-
-    Returns
-    -------
-    Q : ndarray of shape (..., n, n)
-        The orthogonal matrix nearest to ``M`` in Frobenius norm (the polar factor).
-    """
-    M = as_float_array(M, "M", min_ndim=2)
-    if M.shape[-1] != M.shape[-2]:
-        raise ValueError(f"M must be square in its last two axes; got shape {M.shape}")
-    U, _, Vt = np.linalg.svd(M)
-    return U @ Vt
-
-
-def random_orthogonal(n: int, *, rng=None) -> np.ndarray:
-    """Haar-random orthogonal matrix of shape (n, n) (QR of a Gaussian matrix with the sign fix)."""
-    n = _num_samples(n, "n")
-    G = as_rng(rng).standard_normal((n, n))
-    Q, R = np.linalg.qr(G)
-    return Q * np.where(np.diag(R) < 0, -1.0, 1.0)
-
-
-@dataclass(frozen=True)
-class MSPResult:
-    r"""Result of :func:`msp` (chapter 3, section 5).
-
-    Attributes
-    ----------
-    W : ndarray of shape (n, n)
-        Final orthogonal iterate; its rows estimate the columns of ``A`` up to sign and order, so pass
-        ``W.T`` to :func:`match_columns`.
-    iterations : int
-        Iterations made.
-    converged : bool
-        Whether :math:`\|W_{t+1} - W_t\|_F \le` ``tol`` was met.
-    objective : ndarray of shape (iterations + 1,)
-        :math:`\|W_t \tilde Y\|_4^4 / 4` along the run (with :math:`\tilde Y` from :func:`normalize_data`
-        only if the caller normalized; MSP itself is scale invariant).
-    """
-
-    W: np.ndarray
-    iterations: int
-    converged: bool
-    objective: np.ndarray
-
-
-def msp(Y, *, W0=None, rng=None, max_iter: int = 200, tol: float = 1e-10) -> MSPResult:
-    r"""Matching, stretching and projection: ℓ4 maximization over :math:`O(n)` (Zhai et al. 2020).
-
-    Parameters
-    ----------
-    Y : array_like of shape (n, p)
-        Data from a complete (square, orthogonal) dictionary.
-    W0 : array_like of shape (n, n), optional
-        Orthogonal starting point; default a Haar-random one from ``rng``.
-    rng : None, int or numpy.random.Generator
-    max_iter : int, default 200
-    tol : float, default 1e-10
-        Stop when :math:`\|W_{t+1} - W_t\|_F \le` ``tol``.
-
-    Returns
-    -------
-    MSPResult
-
-    Notes
-    -----
-    The iteration
-
-    .. math:: W \leftarrow P_{O(n)}\bigl[(W Y)^{\circ 3}\, Y^\top\bigr]
-
-    is the power iteration of :math:`\max_{W \in O(n)} \|W Y\|_4^4` (projected gradient ascent with an
-    infinite step): one step costs two ``n × n × p`` products and an ``n × n`` SVD. The rows of the
-    limit estimate the columns of the dictionary. Chapter 3 compares it with recovering columns one at
-    a time on the sphere.
-    """
-    Y = as_float_array(Y, "Y", ndim=2)
-    n = Y.shape[0]
-    check_positive(tol, "tol", allow_zero=True)
-    max_iter = _num_samples(max_iter, "max_iter")
-    if W0 is None:
-        W = random_orthogonal(n, rng=rng)
-    else:
-        W = as_float_array(W0, "W0", ndim=2)
-        if W.shape != (n, n):
-            raise ValueError(f"W0 must have shape ({n}, {n}) to act on Y of shape {Y.shape}; got {W.shape}")
-        if not np.allclose(W @ W.T, np.eye(n), atol=1e-8):
-            raise ValueError("W0 must be orthogonal (W0 @ W0.T = I to 1e-8)")
-    Z = W @ Y
-    obj = [0.25 * float(np.sum((Z * Z) ** 2))]
-    converged = False
-    it = 0
-    with one_blas_thread():  # n × n × p products with small n, and an n × n SVD
-        while it < max_iter:
-            it += 1
-            W_new = polar_orthogonal((Z * Z * Z) @ Y.T)
-            step = float(np.linalg.norm(W_new - W))
-            W = W_new
-            Z = W @ Y
-            obj.append(0.25 * float(np.sum((Z * Z) ** 2)))
-            if step <= tol:
-                converged = True
-                break
-    return MSPResult(W, it, converged, np.asarray(obj))

@@ -17,6 +17,7 @@ generator                     unit columns  tight (n/m) A Aᵀ = I       coheren
 :func:`tight_frame`           yes           yes (to ``tol``)           low with ``low_coherence``
 :func:`harmonic_frame`        yes           yes (exact)                structured, can be high
 :func:`rotated_bases_frame`   yes           yes (exact)                high by construction
+:func:`random_orthogonal`     yes           yes (m = n, to round-off)  0 (an orthonormal basis)
 ============================  ============  =========================  ===========================
 """
 
@@ -25,23 +26,21 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import expm
 
-from ._validation import as_rng, check_open_interval, check_positive
+from ._validation import as_rng, check_positive, check_scalar
 from .objectives import as_matrix
 
 __all__ = [
-    "random_frame", "tight_frame", "harmonic_frame", "rotated_bases_frame", "coherence", "welch_bound",
-    "tightness_error",
+    "random_frame", "tight_frame", "harmonic_frame", "rotated_bases_frame", "random_orthogonal", "coherence",
+    "welch_bound", "tightness_error",
 ]
 
 
 def _sizes(n, m, *, tight: bool):
-    check_positive(n, "n", integer=True)
-    check_positive(m, "m", integer=True)
-    if n < 2:
-        raise ValueError(f"n must be >= 2; got {n}")
+    n = check_scalar(n, "n", integer=True, low=2)
+    m = check_scalar(m, "m", integer=True, low=1)
     if tight and m < n:
         raise ValueError(f"a tight frame of m unit vectors in R^n needs m >= n; got n = {n}, m = {m}")
-    return int(n), int(m)
+    return n, m
 
 
 def _unit_columns(A: np.ndarray) -> np.ndarray:
@@ -213,7 +212,7 @@ def rotated_bases_frame(n: int, copies: int, angle: float, *, rng=None) -> np.nd
     """
     n, _ = _sizes(n, n, tight=True)
     check_positive(copies, "copies", integer=True)
-    angle = check_open_interval(angle, "angle", 0.0, np.pi / 2)
+    angle = check_scalar(angle, "angle", low=0.0, high=np.pi / 2, low_inclusive=False, high_inclusive=False)
     gen = as_rng(rng)
     q, _ = np.linalg.qr(gen.standard_normal((n, n)))
     g = gen.standard_normal((n, n))
@@ -225,6 +224,29 @@ def rotated_bases_frame(n: int, copies: int, angle: float, *, rng=None) -> np.nd
     for _ in range(copies - 1):
         blocks.append(r @ blocks[-1])
     return np.concatenate(blocks, axis=1)
+
+
+def random_orthogonal(n: int, *, rng=None) -> np.ndarray:
+    r"""Haar-random orthogonal matrix: the complete dictionary (``m = n``) of chapter 3, section 5.
+
+    The QR factorization :math:`G = QR` of a standard Gaussian matrix, with the signs of the columns of
+    ``Q`` fixed so that ``R`` has a positive diagonal (without the fix ``Q`` is not Haar distributed).
+
+    Parameters
+    ----------
+    n : int
+        Dimension, ``n >= 1``.
+    rng : None, int or numpy.random.Generator
+
+    Returns
+    -------
+    ndarray of shape (n, n)
+        :math:`Q^\top Q = Q Q^\top = I` to round-off; its columns are a unit-norm tight frame with ``m = n``.
+    """
+    n = check_scalar(n, "n", integer=True, low=1)
+    G = as_rng(rng).standard_normal((n, n))
+    Q, R = np.linalg.qr(G)
+    return Q * np.where(np.diag(R) < 0, -1.0, 1.0)
 
 
 def coherence(A) -> float:

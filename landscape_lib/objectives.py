@@ -1,43 +1,52 @@
-r"""The ℓ4 objective on the sphere, for a matrix of columns ``A`` (chapter 2) or of data ``Y`` (chapter 3).
+r"""The ℓ4 objectives on the sphere as objects: the tensor objective (chapter 2) and the data objective (chapter 3).
 
-For :math:`A = [a_1, \dots, a_m] \in \mathbb{R}^{n \times m}` and :math:`\zeta = A^\top q`,
+Both are the ℓ4 objective of a matrix of columns :math:`M = [m_1, \dots, m_k] \in \mathbb{R}^{n \times k}`:
+with :math:`\zeta = M^\top q`,
 
 .. math::
 
-    f(q) = -\tfrac14 \|A^\top q\|_4^4 = -\tfrac14 \sum_{i=1}^m \langle a_i, q\rangle^4
-         = -\tfrac14\, \mathcal{T}(q, q, q, q), \qquad \mathcal{T} = \sum_{i=1}^m a_i^{\otimes 4},
+    f(q) = -\tfrac14 \|M^\top q\|_4^4 = -\tfrac14 \sum_{i=1}^k \langle m_i, q\rangle^4,
 
-    \nabla f(q) = -A \zeta^{\circ 3}, \qquad \nabla^2 f(q) = -3 A \operatorname{diag}(\zeta^{\circ 2}) A^\top,
+    \nabla f(q) = -M \zeta^{\circ 3}, \qquad \nabla^2 f(q) = -3 M \operatorname{diag}(\zeta^{\circ 2}) M^\top,
 
-    \operatorname{grad} f(q) = -P_q A \zeta^{\circ 3}, \qquad
-    \operatorname{Hess} f(q) = P_q\bigl(-3 A \operatorname{diag}(\zeta^{\circ 2}) A^\top
+    \operatorname{grad} f(q) = -P_q M \zeta^{\circ 3}, \qquad
+    \operatorname{Hess} f(q) = P_q\bigl(-3 M \operatorname{diag}(\zeta^{\circ 2}) M^\top
         + \|\zeta\|_4^4 I\bigr) P_q
 
-(``book/formulas.md``; :math:`\langle q, \nabla f(q)\rangle = -\|\zeta\|_4^4`). Minimizing ``f`` on the sphere
-maximizes the fourth moment of the correlations with the columns: its targets are :math:`\pm a_i`.
+(``book/formulas.md``). ``f`` is homogeneous of degree 4, so :math:`\langle q, \nabla f(q)\rangle = 4 f(q) =
+-\|\zeta\|_4^4`: the gradient pass gives the value and the radial term of the Riemannian derivatives for
+:math:`O(n)` more work per point.
 
-Conventions
------------
-* ``A`` has shape ``(n, m)``: the columns are the components (tensor decomposition) or the samples
-  (dictionary learning: pass the data ``Y`` of shape ``(n, p)``; to average over samples pass
-  ``Y / p**0.25``, since ``f`` is homogeneous of degree 4 in ``A``).
-* Points ``q`` have shape ``(..., n)``, batched over leading axes; outputs keep the leading shape.
-* The *Euclidean* functions (``l4_value``, ``l4_euclidean_*``) accept any finite ``q``; the *Riemannian*
-  ones (``l4_gradient``, ``l4_hessian*``) require unit-norm ``q``.
+* :class:`L4Objective` holds every formula above, once, for any ``M``; the solvers of
+  :mod:`landscape_lib.solvers` and the critical-point search of :mod:`landscape_lib.sphere_critical` take any
+  ``L4Objective``.
+* :class:`TensorObjective` is the objective of chapter 2, ``M = A`` (the components):
+  :math:`f_A(q) = -\tfrac14\|A^\top q\|_4^4 = -\tfrac14\,\mathcal{T}(q, q, q, q)` with
+  :math:`\mathcal{T} = \sum_i a_i^{\otimes 4}`. Minimizing it maximizes the fourth moment of the
+  correlations with the columns: its targets are :math:`\pm a_i`.
+* :class:`DataObjective` is the objective of chapter 3, ``M =`` :math:`\tilde Y`, the data normalized by
+  :func:`landscape_lib.dictionary.normalize_data`, whose expectation is :math:`f_A - \gamma` for a unit-norm
+  tight frame (:meth:`DataObjective.offset`).
+
+Conventions: points ``q`` have shape ``(..., n)``, batched over leading axes, and outputs keep the leading
+shape. The *Euclidean* methods (``value``, ``euclidean_*``) accept any finite ``q``; the *Riemannian* ones
+(``gradient``, ``value_and_gradient``, ``hessian*``, ``tangent_hessian``) require unit-norm ``q``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from . import dictionary
+from ._threads import one_blas_thread
 from ._validation import as_float_array
-from .sphere import _project, _riemannian_hessian, _tangent_hessian, as_points
+from .sphere import _inner, _riemannian_hessian, _riemannian_hessian_vector, _tangent_hessian, as_points
 
-__all__ = [
-    "as_matrix", "l4_value", "l4_euclidean_gradient", "l4_euclidean_hessian",
-    "l4_euclidean_hessian_vector", "l4_gradient", "l4_hessian", "l4_hessian_vector",
-    "l4_tangent_hessian", "l4_tensor", "tensor_form",
-]
+__all__ = ["as_matrix", "L4Objective", "TensorObjective", "DataObjective", "tensor_form"]
+
+# Points evaluated per block by ``value``: the (points, k) intermediate stays near 2**22 floats even for data
+# with hundreds of thousands of samples.
+_BLOCK_FLOATS = 1 << 22
 
 
 def as_matrix(A, name: str = "A") -> np.ndarray:
@@ -46,7 +55,7 @@ def as_matrix(A, name: str = "A") -> np.ndarray:
     Parameters
     ----------
     A : array_like of shape (n, m)
-        Columns :math:`a_1, \\dots, a_m` (components, or data samples in chapter 3).
+        Columns :math:`a_1, \\dots, a_m` (components, or normalized data samples in chapter 3).
     name : str
         Name used in error messages.
 
@@ -68,179 +77,440 @@ def as_matrix(A, name: str = "A") -> np.ndarray:
     return arr
 
 
-def _inputs(A, q, *, sphere: bool):
-    A = as_matrix(A)
-    if sphere:
-        q = as_points(q, A.shape[0])
-    else:
-        q = as_float_array(q, "q", min_ndim=1, last_dim=A.shape[0])
-    return A, q
+class L4Objective:
+    r"""The ℓ4 objective :math:`f(q) = -\tfrac14\|M^\top q\|_4^4` of a matrix of columns, on the sphere.
+
+    The one implementation of the value, the Euclidean and Riemannian gradients, Hessians and
+    Hessian-vector products (formulas in the module notes), batched over points of shape ``(..., n)``.
+    Chapter 2 uses it through :class:`TensorObjective`, chapter 3 through :class:`DataObjective`; the
+    solvers take any instance.
+
+    Parameters
+    ----------
+    matrix : array_like of shape (n, k)
+        The columns :math:`m_i` (``n >= 2``, no zero column). The object keeps its own read-only copy.
+    name : str, default "matrix"
+        Name of the matrix in error messages.
+
+    Attributes
+    ----------
+    matrix : ndarray of shape (n, k)
+        The columns (read-only).
+    n : int
+        Ambient dimension: points live on :math:`\mathbb{S}^{n-1}`.
+    """
+
+    def __init__(self, matrix, *, name: str = "matrix"):
+        M = np.array(as_matrix(matrix, name), dtype=np.float64, copy=True)
+        M.setflags(write=False)
+        self._M = M
+        # The transpose as its own contiguous array: the gradient product (N, k) @ (k, n) reads it row by row.
+        self._Mt = np.ascontiguousarray(M.T)
+        self._Mt.setflags(write=False)
+
+    @property
+    def matrix(self) -> np.ndarray:
+        return self._M
+
+    @property
+    def n(self) -> int:
+        return self._M.shape[0]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(n = {self.n}, {self._M.shape[1]} columns)"
+
+    # --- the public, validated methods -----------------------------------------------------------------
+
+    def value(self, q) -> np.ndarray:
+        r"""Objective value :math:`f(q) = -\tfrac14 \|M^\top q\|_4^4`.
+
+        Parameters
+        ----------
+        q : array_like of shape (..., n)
+            Any finite points (not only unit vectors).
+
+        Returns
+        -------
+        ndarray of shape (...)
+        """
+        q = self._finite(q)
+        flat = q.reshape(-1, self.n)
+        block = max(1, _BLOCK_FLOATS // self._M.shape[1])
+        # Products with inner dimension n (3 on the chapters' meshes): one BLAS thread, since spinning BLAS
+        # threads on a loaded machine made this several times slower than a single thread.
+        with one_blas_thread():
+            out = np.concatenate([self._value(flat[i:i + block]) for i in range(0, flat.shape[0], block)])
+        return out.reshape(q.shape[:-1])
+
+    def euclidean_gradient(self, q) -> np.ndarray:
+        r"""Euclidean gradient :math:`\nabla f(q) = -M \zeta^{\circ 3}`, :math:`\zeta = M^\top q`.
+
+        Parameters
+        ----------
+        q : array_like of shape (..., n)
+            Any finite points.
+
+        Returns
+        -------
+        ndarray of shape (..., n)
+        """
+        return -self._pass(self._finite(q))[1]
+
+    def euclidean_hessian(self, q) -> np.ndarray:
+        r"""Euclidean Hessian :math:`\nabla^2 f(q) = -3 M \operatorname{diag}(\zeta^{\circ 2}) M^\top`.
+
+        Parameters
+        ----------
+        q : array_like of shape (..., n)
+            Any finite points.
+
+        Returns
+        -------
+        ndarray of shape (..., n, n)
+        """
+        q = self._finite(q)
+        return self._euclidean_hessian(q @ self._M)
+
+    def euclidean_hessian_vector(self, q, v) -> np.ndarray:
+        r"""Euclidean Hessian-vector product :math:`-3 M (\zeta^{\circ 2} \circ M^\top v)`, O(nk) per point.
+
+        Parameters
+        ----------
+        q : array_like of shape (..., n)
+            Any finite points.
+        v : array_like of shape (..., n)
+            Directions.
+
+        Returns
+        -------
+        ndarray of shape (..., n)
+        """
+        q = self._finite(q)
+        v = as_float_array(v, "v", min_ndim=1, last_dim=self.n)
+        return self._euclidean_hessian_vector(q @ self._M, v)
+
+    def gradient(self, q) -> np.ndarray:
+        r"""Riemannian gradient on the sphere, :math:`\operatorname{grad} f(q) = -P_q M \zeta^{\circ 3}`.
+
+        Parameters
+        ----------
+        q : array_like of shape (..., n)
+            Unit vectors.
+
+        Returns
+        -------
+        ndarray of shape (..., n)
+        """
+        q = self._unit(q)
+        _, g, s = self._pass(q)
+        return self._riemannian_gradient(q, g, s)
+
+    def value_and_gradient(self, q) -> tuple[np.ndarray, np.ndarray]:
+        r"""Value and Riemannian gradient in one pass: two matrix products, one BLAS thread.
+
+        The value comes from the gradient pass, :math:`f(q) = \tfrac14\langle q, \nabla f(q)\rangle`
+        (``f`` is homogeneous of degree 4): :math:`O(n)` more per point, and equal to :meth:`value` up to
+        rounding.
+
+        Parameters
+        ----------
+        q : array_like of shape (..., n)
+            Unit vectors.
+
+        Returns
+        -------
+        value : ndarray of shape (...)
+        gradient : ndarray of shape (..., n)
+        """
+        q = self._unit(q)
+        with one_blas_thread():
+            _, g, s = self._pass(q)
+        return -0.25 * s, self._riemannian_gradient(q, g, s)
+
+    def hessian(self, q) -> np.ndarray:
+        r"""Riemannian Hessian on the sphere as an ``n × n`` matrix (zero along ``q``):
+        :math:`P_q(-3 M \operatorname{diag}(\zeta^{\circ 2}) M^\top + \|\zeta\|_4^4 I) P_q`.
+
+        Parameters
+        ----------
+        q : array_like of shape (..., n)
+            Unit vectors.
+
+        Returns
+        -------
+        ndarray of shape (..., n, n)
+        """
+        q = self._unit(q)
+        z, _, s = self._pass(q)
+        return self._hessian(q, z, s)
+
+    def hessian_vector(self, q, v) -> np.ndarray:
+        r"""Riemannian Hessian applied to tangent vectors, without forming a matrix:
+        :math:`\operatorname{Hess} f(q)[v] = P_q(-3 M(\zeta^{\circ 2} \circ M^\top v) + \|\zeta\|_4^4 v)`.
+
+        Parameters
+        ----------
+        q : array_like of shape (..., n)
+            Unit vectors.
+        v : array_like of shape (..., n)
+            Tangent vectors at ``q`` (:math:`\langle q, v\rangle = 0`).
+
+        Returns
+        -------
+        ndarray of shape (..., n)
+        """
+        q = self._unit(q)
+        v = as_float_array(v, "v", min_ndim=1, last_dim=self.n)
+        z, _, s = self._pass(q)
+        return self._hessian_vector(q, z, s, v)
+
+    def tangent_hessian(self, q) -> np.ndarray:
+        r"""The :math:`(n-1)\times(n-1)` tangent Hessian :math:`B^\top \operatorname{Hess} f(q) B`
+        (basis :func:`landscape_lib.sphere.tangent_basis`); its eigenvalues classify critical points.
+
+        Parameters
+        ----------
+        q : array_like of shape (..., n)
+            Unit vectors.
+
+        Returns
+        -------
+        ndarray of shape (..., n - 1, n - 1)
+        """
+        q = self._unit(q)
+        z, _, s = self._pass(q)
+        return _tangent_hessian(q, self._hessian(q, z, s))
+
+    # --- kernels on validated arrays (the solvers call these in their loops) -------------------------
+
+    def _finite(self, q) -> np.ndarray:
+        return as_float_array(q, "q", min_ndim=1, last_dim=self.n)
+
+    def _unit(self, q) -> np.ndarray:
+        return as_points(q, self.n)
+
+    def _value(self, q: np.ndarray) -> np.ndarray:
+        z = q @ self._M
+        z *= z
+        return -0.25 * np.sum(z * z, axis=-1)
+
+    def _pass(self, q: np.ndarray, work=None):
+        """The gradient pass: :math:`\\zeta = M^\\top q`, :math:`g = M\\zeta^{\\circ 3} = -\\nabla f(q)` and
+        :math:`s = \\langle q, g\\rangle = \\|\\zeta\\|_4^4 = -4 f(q)`; two matrix products.
+
+        ``work``, for ``q`` of shape (N, n): two float arrays of shape (N', k), N' >= N, that receive ζ and
+        ζ³ (the returned ζ is a view of the first). A solver's loop passes the same pair at every iteration:
+        two fresh (N, k) temporaries per iteration cost page faults whenever the allocator has handed their
+        memory back to the system (measured: 13% of the benchmark's time)."""
+        if work is None:
+            z = q @ self._M
+            z3 = z * z
+        else:
+            z = np.matmul(q, self._M, out=work[0][:q.shape[0]])
+            z3 = np.multiply(z, z, out=work[1][:q.shape[0]])
+        z3 *= z
+        g = z3 @ self._Mt
+        s = _inner(q, g)  # O(n) per point instead of the O(k) of summing ζ⁴
+        return z, g, s
+
+    @staticmethod
+    def _riemannian_gradient(q: np.ndarray, g: np.ndarray, s: np.ndarray) -> np.ndarray:
+        # P_q ∇f = ∇f - <q, ∇f> q with ∇f = -g and <q, ∇f> = -s; in place: one temporary in the hot loop.
+        r = q * s[..., None]
+        r -= g
+        return r
+
+    def _euclidean_hessian(self, z: np.ndarray) -> np.ndarray:
+        return -3.0 * (self._M * (z * z)[..., None, :]) @ self._M.T
+
+    def _euclidean_hessian_vector(self, z: np.ndarray, v: np.ndarray) -> np.ndarray:
+        # The view M.T, not the copy Mt: for a single row BLAS takes gemv, whose last bits depend on the
+        # layout, and the polish's iterates have always been computed with this one.
+        return -3.0 * ((z * z * (v @ self._M)) @ self._M.T)
+
+    def _hessian(self, q: np.ndarray, z: np.ndarray, s: np.ndarray) -> np.ndarray:
+        return _riemannian_hessian(q, -s, self._euclidean_hessian(z))
+
+    def _hessian_vector(self, q: np.ndarray, z: np.ndarray, s: np.ndarray, v: np.ndarray) -> np.ndarray:
+        return _riemannian_hessian_vector(q, -s, self._euclidean_hessian_vector(z, v), v)
 
 
-def l4_value(A, q) -> np.ndarray:
-    r"""Objective value :math:`f(q) = -\tfrac14 \|A^\top q\|_4^4`.
+class TensorObjective(L4Objective):
+    r"""The ℓ4 tensor objective of chapter 2, :math:`f_A(q) = -\tfrac14\|A^\top q\|_4^4
+    = -\tfrac14\,\mathcal{T}(q, q, q, q)` with :math:`\mathcal{T} = \sum_i a_i^{\otimes 4}`.
+
+    An :class:`L4Objective` with ``M = A``: every method is documented there.
 
     Parameters
     ----------
     A : array_like of shape (n, m)
-    q : array_like of shape (..., n)
+        The components :math:`a_1, \dots, a_m` (``n >= 2``, no zero column).
 
-    Returns
-    -------
-    ndarray of shape (...)
+    Attributes
+    ----------
+    A : ndarray of shape (n, m)
+        The components (read-only).
     """
-    A, q = _inputs(A, q, sphere=False)
-    z = q @ A
-    z *= z
-    return -0.25 * np.sum(z * z, axis=-1)
+
+    def __init__(self, A):
+        super().__init__(A, name="A")
+
+    @property
+    def A(self) -> np.ndarray:
+        return self._M
+
+    def tensor(self) -> np.ndarray:
+        r"""The explicit fourth-order tensor :math:`\mathcal{T} = \sum_i a_i \otimes a_i \otimes a_i \otimes a_i`.
+
+        Memory grows like :math:`n^4`: for small examples and checks only (chapter 2, section 1; evaluate it
+        with :func:`tensor_form`).
+
+        Returns
+        -------
+        ndarray of shape (n, n, n, n)
+        """
+        if self.n > 64:
+            raise ValueError(f"the explicit tensor has n^4 entries; use it for n <= 64, got n = {self.n}")
+        A = self._M
+        return np.einsum("ai,bi,ci,di->abcd", A, A, A, A, optimize=True)
 
 
-def l4_euclidean_gradient(A, q) -> np.ndarray:
-    r"""Euclidean gradient :math:`\nabla f(q) = -A \zeta^{\circ 3}` with :math:`\zeta = A^\top q`.
+class DataObjective(L4Objective):
+    r"""The normalized data objective of chapter 3, :math:`f_{\tilde Y}(q) = -\tfrac14\|\tilde Y^\top q\|_4^4`.
+
+    :math:`\tilde Y = (3\theta(1-\theta)p)^{-1/4}\,Y` (:func:`landscape_lib.dictionary.normalize_data`), so
+    that for data :math:`Y = AX` from a unit-norm tight frame ``A`` and Bernoulli(θ)–Gaussian codes,
+    :math:`\mathbb{E}_X f_{\tilde Y}(q) = f_A(q) - \gamma` on the whole sphere, with the offset
+    :math:`\gamma = \theta\kappa^2/(4(1-\theta))` of :meth:`offset`, for every ``p`` (``book/formulas.md``).
+    It is the :class:`L4Objective` of :math:`\tilde Y`: the solvers run on it exactly as on the tensor
+    objective (two products with the data per iteration, for all starts at once).
+
+    Samples whose code is all zero (probability :math:`(1-\theta)^m` each) are zero columns of ``Y``: they add
+    nothing to :math:`\|\tilde Y^\top q\|_4^4`, and :attr:`matrix` leaves them out.
 
     Parameters
     ----------
-    A : array_like of shape (n, m)
-    q : array_like of shape (..., n)
+    Y : array_like of shape (n, p)
+        Raw data, one sample per column (at least one nonzero sample).
+    theta : float
+        Sparsity level in (0, 1) of the codes that generated ``Y``.
 
-    Returns
-    -------
-    ndarray of shape (..., n)
-    """
-    A, q = _inputs(A, q, sphere=False)
-    z = q @ A
-    return -((z * z * z) @ A.T)
-
-
-def l4_euclidean_hessian(A, q) -> np.ndarray:
-    r"""Euclidean Hessian :math:`\nabla^2 f(q) = -3 A \operatorname{diag}(\zeta^{\circ 2}) A^\top`.
-
-    Parameters
+    Attributes
     ----------
-    A : array_like of shape (n, m)
-    q : array_like of shape (..., n)
-
-    Returns
-    -------
-    ndarray of shape (..., n, n)
+    matrix : ndarray of shape (n, k)
+        The ``k <= p`` nonzero columns of :math:`\tilde Y` (read-only).
+    theta : float
+    p : int
+        Number of samples of ``Y``, zero ones included (the ``p`` of the normalization).
     """
-    A, q = _inputs(A, q, sphere=False)
-    return _ehess(A, q)
 
+    def __init__(self, Y, theta: float):
+        Y = as_float_array(Y, "Y", ndim=2)
+        Yt = dictionary.normalize_data(Y, theta)
+        keep = np.any(Yt != 0, axis=0)
+        if not keep.any():
+            raise ValueError(f"Y must have at least one nonzero sample; all {Y.shape[1]} are zero")
+        super().__init__(Yt if keep.all() else Yt[:, keep], name="the normalized data")
+        self._theta = float(theta)  # validated by normalize_data
+        self._p = Y.shape[1]
+        # Index in Y of each kept sample, for the objectives of the first p samples (prefix_values).
+        self._sample_index = np.flatnonzero(keep)
 
-def l4_euclidean_hessian_vector(A, q, v) -> np.ndarray:
-    r"""Euclidean Hessian-vector product :math:`-3 A (\zeta^{\circ 2} \circ A^\top v)`, O(nm) per point.
+    @property
+    def theta(self) -> float:
+        return self._theta
 
-    Parameters
-    ----------
-    A : array_like of shape (n, m)
-    q : array_like of shape (..., n)
-    v : array_like of shape (..., n)
+    @property
+    def p(self) -> int:
+        return self._p
 
-    Returns
-    -------
-    ndarray of shape (..., n)
-    """
-    A, q = _inputs(A, q, sphere=False)
-    v = as_float_array(v, "v", min_ndim=1, last_dim=A.shape[0])
-    z = q @ A
-    return -3.0 * ((z * z * (v @ A)) @ A.T)
+    def __repr__(self) -> str:
+        return f"DataObjective(n = {self.n}, p = {self.p}, θ = {self.theta:g})"
 
+    def offset(self, m: int) -> float:
+        r"""The offset :math:`\gamma = \theta\kappa^2/(4(1-\theta))`, :math:`\kappa = m/n`, of the expectation
+        identity :math:`\mathbb{E} f_{\tilde Y} + \gamma = f_A` for a unit-norm tight frame of ``m`` columns
+        (:func:`landscape_lib.dictionary.normalization_offset`)."""
+        return dictionary.normalization_offset(self.n, m, self.theta)
 
-def l4_gradient(A, q) -> np.ndarray:
-    r"""Riemannian gradient on the sphere, :math:`\operatorname{grad} f(q) = -P_q A \zeta^{\circ 3}`.
+    def prefix_values(self, q, p_values) -> np.ndarray:
+        r"""The data objectives of the first ``p`` samples, for several ``p``, in one pass over the data.
 
-    Parameters
-    ----------
-    A : array_like of shape (n, m)
-    q : array_like of shape (..., n)
-        Unit vectors.
+        Parameters
+        ----------
+        q : array_like of shape (..., n)
+            Any finite points (chapter 3: a mesh of the sphere).
+        p_values : sequence of int
+            Sample sizes, each in ``1 .. p``.
 
-    Returns
-    -------
-    ndarray of shape (..., n)
-    """
-    A, q = _inputs(A, q, sphere=True)
-    return _rgrad(A, q)[0]
+        Returns
+        -------
+        values : ndarray of shape (len(p_values), ...)
+            ``values[k]`` equals ``DataObjective(Y[:, :p_values[k]], theta).value(q)`` up to rounding:
+            :math:`-\frac14\sum_{j \le p}(y_j^\top q)^4 / (3\theta(1-\theta)p)`, from cumulative sums of one
+            pass instead of one pass per ``p``.
+        """
+        q = self._finite(q)
+        p_arr = np.asarray(p_values)
+        if p_arr.ndim != 1 or p_arr.size == 0 or not np.issubdtype(p_arr.dtype, np.integer):
+            raise ValueError(f"p_values must be a non-empty sequence of integers; got {p_values!r}")
+        if p_arr.min() < 1 or p_arr.max() > self.p:
+            raise ValueError(f"p_values must lie in 1 .. {self.p} (the samples in Y); got {p_arr.tolist()}")
+        bounds = np.unique(p_arr)
+        kept = np.searchsorted(self._sample_index, bounds)  # nonzero samples among the first p
+        M = self._M[:, :kept[-1]]
+        flat = q.reshape(-1, self.n)
+        sums = np.zeros((flat.shape[0], bounds.size))
+        block = max(1, _BLOCK_FLOATS // max(M.shape[1], 1))
+        has = kept > 0  # a prefix of zero samples only has the value 0
+        with one_blas_thread():
+            for i in range(0, flat.shape[0], block):
+                Z = flat[i:i + block] @ M
+                Z *= Z
+                Z *= Z
+                sums[i:i + block, has] = np.cumsum(Z, axis=1)[:, kept[has] - 1]
+        # M holds Y scaled for all p samples; the objective of the first p rescales by c1(p_all)/c1(p) = p_all/p.
+        values = -0.25 * sums * (self.p / bounds)
+        values = values[:, np.searchsorted(bounds, p_arr)].T
+        return values.reshape((p_arr.size,) + q.shape[:-1])
 
+    def gap(self, A, q) -> float:
+        r"""Largest gap :math:`\max_q |f_{\tilde Y}(q) + \gamma - f_A(q)|` over the given points (chapter 3).
 
-def l4_hessian(A, q) -> np.ndarray:
-    r"""Riemannian Hessian on the sphere as an ``n × n`` matrix (zero along ``q``):
-    :math:`P_q(-3 A \operatorname{diag}(\zeta^{\circ 2}) A^\top + \|\zeta\|_4^4 I) P_q`.
+        Parameters
+        ----------
+        A : array_like of shape (n, m)
+            The dictionary the data came from, unit-norm columns (a unit-norm tight frame for the gap to
+            tend to zero).
+        q : array_like of shape (k, n)
+            Unit vectors (e.g. :func:`landscape_lib.sphere.lat_lon_mesh`).
 
-    Parameters
-    ----------
-    A : array_like of shape (n, m)
-    q : array_like of shape (..., n)
-        Unit vectors.
+        Returns
+        -------
+        float
+            Decays like :math:`p^{-1/2}` (Monte Carlo rate) for a tight frame.
+        """
+        tensor, q = self._gap_inputs(A, q)
+        return float(np.max(np.abs(self.value(q) + self.offset(tensor.A.shape[1]) - tensor.value(q))))
 
-    Returns
-    -------
-    ndarray of shape (..., n, n)
-    """
-    A, q = _inputs(A, q, sphere=True)
-    return _rhess(A, q)
+    def prefix_gaps(self, A, q, p_values) -> np.ndarray:
+        r""":meth:`gap` for the data objectives of the first ``p`` samples, for each ``p`` of ``p_values``.
 
+        Returns
+        -------
+        gaps : ndarray of shape (len(p_values),)
+            One pass over the data (:meth:`prefix_values`) instead of one per ``p``.
+        """
+        tensor, q = self._gap_inputs(A, q)
+        values = self.prefix_values(q, p_values).reshape(len(p_values), -1)
+        f_A = tensor.value(q).reshape(1, -1)
+        return np.max(np.abs(values + self.offset(tensor.A.shape[1]) - f_A), axis=1)
 
-def l4_hessian_vector(A, q, v) -> np.ndarray:
-    r"""Riemannian Hessian applied to tangent vectors ``v``, without forming a matrix:
-    :math:`P_q(-3 A(\zeta^{\circ 2} \circ A^\top v) + \|\zeta\|_4^4 v)`.
-
-    Parameters
-    ----------
-    A : array_like of shape (n, m)
-    q : array_like of shape (..., n)
-        Unit vectors.
-    v : array_like of shape (..., n)
-        Tangent vectors at ``q`` (:math:`\langle q, v\rangle = 0`).
-
-    Returns
-    -------
-    ndarray of shape (..., n)
-    """
-    A, q = _inputs(A, q, sphere=True)
-    v = as_float_array(v, "v", min_ndim=1, last_dim=A.shape[0])
-    z = q @ A
-    z2 = z * z
-    s = np.sum(z2 * z2, axis=-1, keepdims=True)
-    return _project(q, -3.0 * ((z2 * (v @ A)) @ A.T) + s * v)
-
-
-def l4_tangent_hessian(A, q) -> np.ndarray:
-    r"""The :math:`(n-1)\times(n-1)` tangent Hessian :math:`B^\top \operatorname{Hess} f(q) B`
-    (basis :func:`landscape_lib.sphere.tangent_basis`); its eigenvalues classify critical points.
-
-    Parameters
-    ----------
-    A : array_like of shape (n, m)
-    q : array_like of shape (..., n)
-        Unit vectors.
-
-    Returns
-    -------
-    ndarray of shape (..., n - 1, n - 1)
-    """
-    A, q = _inputs(A, q, sphere=True)
-    return _tangent_hessian(q, _rhess(A, q))
-
-
-def l4_tensor(A) -> np.ndarray:
-    r"""The explicit fourth-order tensor :math:`\mathcal{T} = \sum_i a_i \otimes a_i \otimes a_i \otimes a_i`.
-
-    Memory grows like :math:`n^4`: for small examples and checks only (chapter 2, section 1).
-
-    Parameters
-    ----------
-    A : array_like of shape (n, m)
-
-    Returns
-    -------
-    ndarray of shape (n, n, n, n)
-    """
-    A = as_matrix(A)
-    if A.shape[0] > 64:
-        raise ValueError(f"l4_tensor builds n^4 entries; use it for n <= 64, got n = {A.shape[0]}")
-    return np.einsum("ai,bi,ci,di->abcd", A, A, A, A, optimize=True)
+    def _gap_inputs(self, A, q):
+        A = dictionary._dictionary(A)
+        if A.shape[0] != self.n:
+            raise ValueError(f"A must have n = {self.n} rows like the data; got shape {A.shape}")
+        return TensorObjective(A), self._unit(q)
 
 
 def tensor_form(T, q) -> np.ndarray:
@@ -249,6 +519,7 @@ def tensor_form(T, q) -> np.ndarray:
     Parameters
     ----------
     T : array_like of shape (n, n, n, n)
+        E.g. :meth:`TensorObjective.tensor`.
     q : array_like of shape (..., n)
 
     Returns
@@ -261,25 +532,3 @@ def tensor_form(T, q) -> np.ndarray:
         raise ValueError(f"T must have shape (n, n, n, n); got {T.shape}")
     q = as_float_array(q, "q", min_ndim=1, last_dim=n)
     return np.einsum("abcd,...a,...b,...c,...d->...", T, q, q, q, q, optimize=True)
-
-
-# --- unchecked kernels (validated inputs), used by the solvers -------------------------------------
-
-def _rgrad(A: np.ndarray, q: np.ndarray):
-    """Riemannian gradient, :math:`\\|\\zeta\\|_4^4` and :math:`\\zeta` at validated unit ``q``."""
-    z = q @ A
-    z3 = z * z * z
-    g = z3 @ A.T
-    s = np.sum(q * g, axis=-1, keepdims=True)  # <q, A z^3> = ||z||_4^4, O(n) instead of O(m)
-    return s * q - g, s[..., 0], z
-
-
-def _ehess(A: np.ndarray, q: np.ndarray) -> np.ndarray:
-    z = q @ A
-    return -3.0 * (A * (z * z)[..., None, :]) @ A.T
-
-
-def _rhess(A: np.ndarray, q: np.ndarray) -> np.ndarray:
-    z = q @ A
-    z3 = z * z * z
-    return _riemannian_hessian(q, -(z3 @ A.T), -3.0 * (A * (z * z)[..., None, :]) @ A.T)

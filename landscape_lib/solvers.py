@@ -1,25 +1,30 @@
-r"""Batched first- and second-order solvers for the ℓ4 objective on the sphere, from many starts at once.
+r"""Batched first- and second-order solvers on the sphere for the ℓ4 objectives, from many starts at once.
 
-All solvers take the matrix ``A`` of shape ``(n, m)`` (components in chapter 2, data in chapter 3; see
-:mod:`landscape_lib.objectives`) and starting points ``q0`` of shape ``(..., n)``, run every start at
-once with matrix products of shape ``(N, n) @ (n, m)``, and drop each start from the batch as soon as it
-has converged (Riemannian gradient norm :math:`\|\operatorname{grad} f(q)\|_2 <` ``tol``), so the cost
-follows the starts still running, not the slowest one.
+Every solver takes an *objective* first, an :class:`~landscape_lib.objectives.L4Objective` (the tensor
+objective :class:`~landscape_lib.objectives.TensorObjective` of chapter 2 or the data objective
+:class:`~landscape_lib.objectives.DataObjective` of chapter 3: one code path for both), then starting
+points of shape ``(..., n)``, the argument order of :func:`landscape_lib.euclidean.gradient_descent` in the
+plane. It runs every start at once, with the objective's gradient pass (two matrix products of shapes
+``(N, n) @ (n, k)`` and ``(N, k) @ (k, n)`` per iteration, one BLAS thread), and drops each start from the
+batch as soon as it has converged (Riemannian gradient norm :math:`\|\operatorname{grad} f(q)\|_2 <`
+``tol``), so the cost follows the starts still running, not the slowest one.
 
 * :func:`gradient_descent` — Riemannian gradient descent (or ascent) with the step rule
-  :math:`\tau_k = \eta / \|\zeta_k\|_4^4`, :math:`\zeta_k = A^\top q_k`,
-  :math:`q_{k+1} = R_{q_k}(-\tau_k \operatorname{grad} f(q_k))`. The rule is scale invariant
-  (``f`` is homogeneous of degree 4 in ``A``); :math:`\eta = 1` is exactly the power iteration.
-* :func:`power_iteration` — :math:`q_{k+1} = A\zeta_k^{\circ 3} / \|A\zeta_k^{\circ 3}\|_2`
-  (the book's Formulas appendix, ``book/formulas.md``: Riemannian GD with :math:`\tau = 1/\|\zeta\|_4^4`).
+  :math:`\tau_k = \eta / \langle q_k, -\nabla f(q_k)\rangle` (:math:`= \eta/\|\zeta_k\|_4^4` for the ℓ4
+  objectives, :math:`\zeta_k = M^\top q_k`), :math:`q_{k+1} = R_{q_k}(-\tau_k \operatorname{grad} f(q_k))`.
+  The rule is scale invariant (``f`` is homogeneous of degree 4 in ``M``); :math:`\eta = 1` is exactly the
+  power iteration.
+* :func:`power_iteration` — :math:`q_{k+1} = -\nabla f(q_k)/\|\nabla f(q_k)\|_2`, for the ℓ4 objectives
+  :math:`M\zeta_k^{\circ 3} / \|M\zeta_k^{\circ 3}\|_2` (the book's Formulas appendix, ``book/formulas.md``:
+  Riemannian GD with :math:`\tau = 1/\|\zeta\|_4^4`).
 * :func:`newton` — Riemannian Newton's method on :math:`\operatorname{grad} f = 0`, which converges to
   the nearby critical point whatever its type (used to find saddles and maxima, chapter 2).
 
 With ``polish=True`` the descent solvers switch, for each start still running after ``polish_after``
 iterations, to Newton steps once its gradient norm is below ``polish_below`` and the tangent Hessian is
 positive definite along the Krylov directions (a strict local minimizer is near). The Newton system is
-solved by truncated conjugate gradients with Hessian-vector products (each costs about one first-order
-step), so the slow linear tail of the first-order iteration becomes a few superlinear steps.
+solved by truncated conjugate gradients with the objective's Hessian-vector products (each costs about one
+first-order step), so the slow linear tail of the first-order iteration becomes a few superlinear steps.
 """
 
 from __future__ import annotations
@@ -30,16 +35,15 @@ import numpy as np
 
 from ._threads import one_blas_thread
 from ._validation import check_positive
-from .objectives import as_matrix
-from .sphere import as_points
+from .objectives import L4Objective
+from .sphere import _inner, as_points
 
 __all__ = ["SolverResult", "gradient_descent", "power_iteration", "newton"]
 
 
-
 @dataclass(frozen=True)
 class SolverResult:
-    """Outcome of a batched solver (leading shape ``S`` = the batch shape of ``q0``).
+    """Outcome of a batched solver (leading shape ``S`` = the batch shape of ``starts``).
 
     Attributes
     ----------
@@ -71,7 +75,7 @@ class SolverResult:
     grad_norm_path: np.ndarray | None = None
 
 
-def gradient_descent(A, q0, *, step: float = 1.0, ascent: bool = False, tol: float = 1e-8,
+def gradient_descent(objective, starts, *, step: float = 1.0, ascent: bool = False, tol: float = 1e-8,
                      max_iter: int = 1000, polish: bool = False, polish_below: float = 1e-3,
                      polish_after: int = 50, record: bool = False) -> SolverResult:
     r"""Riemannian gradient descent (or ascent) on the sphere from many starts at once.
@@ -79,18 +83,19 @@ def gradient_descent(A, q0, *, step: float = 1.0, ascent: bool = False, tol: flo
     .. math::
 
         q_{k+1} = \frac{q_k \mp \tau_k \operatorname{grad} f(q_k)}{\|q_k \mp \tau_k \operatorname{grad}
-        f(q_k)\|_2}, \qquad \tau_k = \frac{\eta}{\|A^\top q_k\|_4^4},
+        f(q_k)\|_2}, \qquad \tau_k = \frac{\eta}{\langle q_k, -\nabla f(q_k)\rangle}
+        = \frac{\eta}{\|M^\top q_k\|_4^4},
 
-    with :math:`f(q) = -\tfrac14\|A^\top q\|_4^4` (``-`` descent, ``+`` ascent). For descent,
-    :math:`\eta = 1` gives :math:`q_{k+1} \propto A\zeta_k^{\circ 3}`, the power iteration; smaller
+    for :math:`f(q) = -\tfrac14\|M^\top q\|_4^4` (``-`` descent, ``+`` ascent). For descent,
+    :math:`\eta = 1` gives :math:`q_{k+1} \propto -\nabla f(q_k) = M\zeta_k^{\circ 3}`, the power iteration; smaller
     :math:`\eta` gives shorter steps (smoother trajectories, chapter 2). Ascent converges to local
     *maximizers* of ``f``; use :math:`\eta \le 1/2` there.
 
     Parameters
     ----------
-    A : array_like of shape (n, m)
-        Columns (see :mod:`landscape_lib.objectives`).
-    q0 : array_like of shape (..., n)
+    objective : landscape_lib.objectives.L4Objective
+        The objective: ``TensorObjective(A)`` (chapter 2) or ``DataObjective(Y, theta)`` (chapter 3).
+    starts : array_like of shape (..., n)
         Unit-norm starting points.
     step : float, default 1.0
         The relative step :math:`\eta > 0`.
@@ -124,27 +129,28 @@ def gradient_descent(A, q0, *, step: float = 1.0, ascent: bool = False, tol: flo
         # q - sign * tau * grad with grad = s q - g and tau = eta / s
         return (1.0 - sign * eta) * q + (sign * eta / s)[:, None] * g
 
-    return _run(A, q0, update, tol=tol, max_iter=max_iter, polish=polish, polish_below=polish_below,
+    return _run(objective, starts, update, tol=tol, max_iter=max_iter, polish=polish, polish_below=polish_below,
                 polish_after=polish_after, record=record)
 
 
-def power_iteration(A, q0, *, tol: float = 1e-8, max_iter: int = 1000, polish: bool = False,
+def power_iteration(objective, starts, *, tol: float = 1e-8, max_iter: int = 1000, polish: bool = False,
                     polish_below: float = 1e-3, polish_after: int = 50, record: bool = False) -> SolverResult:
-    r"""The power iteration :math:`q_{k+1} = A (A^\top q_k)^{\circ 3} / \|A (A^\top q_k)^{\circ 3}\|_2`.
+    r"""The power iteration :math:`q_{k+1} = -\nabla f(q_k) / \|\nabla f(q_k)\|_2`.
 
-    It is Riemannian gradient descent with step :math:`1/\|A^\top q_k\|_4^4`
-    (:func:`gradient_descent` with ``step=1``), the classical algorithm for tensor decomposition
-    (Anandkumar et al. 2014). Parameters and result as in :func:`gradient_descent`.
+    For the ℓ4 objectives :math:`-\nabla f(q) = M (M^\top q)^{\circ 3}`: it is Riemannian gradient descent
+    with step :math:`1/\|M^\top q_k\|_4^4` (:func:`gradient_descent` with ``step=1``), the classical
+    algorithm for tensor decomposition (Anandkumar et al. 2014). Parameters and result as in
+    :func:`gradient_descent`.
     """
 
     def update(q, g, s):
         return g
 
-    return _run(A, q0, update, tol=tol, max_iter=max_iter, polish=polish, polish_below=polish_below,
+    return _run(objective, starts, update, tol=tol, max_iter=max_iter, polish=polish, polish_below=polish_below,
                 polish_after=polish_after, record=record)
 
 
-def newton(A, q0, *, tol: float = 1e-10, max_iter: int = 50, max_step: float = 0.5,
+def newton(objective, starts, *, tol: float = 1e-10, max_iter: int = 50, max_step: float = 0.5,
            record: bool = False) -> SolverResult:
     r"""Riemannian Newton's method for :math:`\operatorname{grad} f(q) = 0` from many starts at once.
 
@@ -157,8 +163,8 @@ def newton(A, q0, *, tol: float = 1e-10, max_iter: int = 50, max_step: float = 0
 
     Parameters
     ----------
-    A : array_like of shape (n, m)
-    q0 : array_like of shape (..., n)
+    objective : landscape_lib.objectives.L4Objective
+    starts : array_like of shape (..., n)
         Unit-norm starting points.
     tol : float, default 1e-10
         Stop a start when its Riemannian gradient norm is below ``tol``.
@@ -173,34 +179,30 @@ def newton(A, q0, *, tol: float = 1e-10, max_iter: int = 50, max_step: float = 0
     SolverResult
     """
     check_positive(max_step, "max_step")
-    return _run(A, q0, None, tol=tol, max_iter=max_iter, polish=False, polish_below=0.0, record=record,
+    return _run(objective, starts, None, tol=tol, max_iter=max_iter, polish=False, polish_below=0.0, record=record,
                 max_step=max_step)
 
 
-def _newton_direction(A, q, g, s, z):
+def _newton_direction(objective, q, g_r, s, z):
     """Tangent Newton steps ``d`` for rows ``q`` (any critical type), and the mask of finite steps."""
-    n = q.shape[1]
-    h = -3.0 * (A * (z * z)[:, None, :]) @ A.T  # Euclidean Hessian (k, n, n)
-    p = np.eye(n) - q[:, :, None] * q[:, None, :]
-    M = p @ (h + s[:, None, None] * np.eye(n)) @ p + q[:, :, None] * q[:, None, :]
+    # Solve (Hess f(q) + q q^T) d = -grad f(q) in the eigenbasis: the matrix is nonsingular where Hess f is
+    # on the tangent space, and d is tangent because grad f is.
+    M = objective._hessian(q, z, s) + q[:, :, None] * q[:, None, :]
     w, v = np.linalg.eigh(M)
-    # Solve M d = -grad in the eigenbasis; grad = s q - g is tangent, so d is tangent.
-    grad = s[:, None] * q - g
-    coef = -np.einsum("kji,kj->ki", v, grad) / w
+    coef = -np.einsum("kji,kj->ki", v, g_r) / w
     d = np.einsum("kij,kj->ki", v, coef)
     return d, np.all(np.isfinite(d), axis=1)
 
 
-def _newton_cg(A, q, g_r, s, z, iters):
+def _newton_cg(objective, q, g_r, s, z, iters):
     r"""Truncated conjugate gradients for the Newton system :math:`\operatorname{Hess} f(q)[d] =
-    -\operatorname{grad} f(q)` on the tangent spaces, batched over rows, with Hessian-vector products only
-    (two products with ``A`` each, the cost of one first-order step). Rows where CG meets nonpositive
-    curvature are flagged ``ok = False`` (not in the basin of a strict local minimizer)."""
-    z2 = z * z
+    -\operatorname{grad} f(q)` on the tangent spaces, batched over rows, with the objective's Hessian-vector
+    products only (two matrix products each, the cost of one first-order step). Rows where CG meets
+    nonpositive curvature are flagged ``ok = False`` (not in the basin of a strict local minimizer)."""
     d = np.zeros_like(q)
     r = -g_r
     p = r.copy()
-    rr = np.einsum("ij,ij->i", r, r)
+    rr = _inner(r, r)
     gnorm = np.sqrt(rr)
     # Forcing term min(0.1, |grad|): superlinear convergence. Floored at 1e-6 relative: asked for less, CG
     # runs on into round-off, where the sign of p·Hp (and so the "negative curvature" flag) is noise.
@@ -210,16 +212,15 @@ def _newton_cg(A, q, g_r, s, z, iters):
     for _ in range(iters):
         if not np.any(run):
             break
-        hp = -3.0 * ((z2 * (p @ A)) @ A.T) + s[:, None] * p
-        hp -= np.einsum("ij,ij->i", q, hp)[:, None] * q
-        php = np.einsum("ij,ij->i", p, hp)
+        hp = objective._hessian_vector(q, z, s, p)
+        php = _inner(p, hp)
         bad = run & (php <= 0)
         ok &= ~bad
         run &= ~bad
         alpha = np.where(run, rr / np.where(run, php, 1.0), 0.0)
         d += alpha[:, None] * p
         r -= alpha[:, None] * hp
-        rr_new = np.einsum("ij,ij->i", r, r)
+        rr_new = _inner(r, r)
         beta = np.where(run, rr_new / np.where(run, rr, 1.0), 0.0)
         p = r + beta[:, None] * p
         rr = np.where(run, rr_new, rr)
@@ -227,10 +228,12 @@ def _newton_cg(A, q, g_r, s, z, iters):
     return d, ok
 
 
-def _run(A, q0, update, *, tol, max_iter, polish, polish_below, polish_after=0, record, max_step=None,
-         cg_iter=None) -> SolverResult:
-    A = as_matrix(A)
-    q0 = as_points(q0, A.shape[0], name="q0")
+def _run(objective, starts, update, *, tol, max_iter, polish, polish_below, polish_after=0, record,
+         max_step=None, cg_iter=None) -> SolverResult:
+    if not isinstance(objective, L4Objective):
+        raise ValueError("objective must be an ℓ4 objective of landscape_lib.objectives (TensorObjective(A) or "
+                         f"DataObjective(Y, theta)); got {type(objective).__name__}")
+    q0 = as_points(starts, objective.n, name="starts")
     check_positive(tol, "tol")
     check_positive(max_iter, "max_iter", integer=True)
     check_positive(polish_below, "polish_below", allow_zero=True)
@@ -248,18 +251,12 @@ def _run(A, q0, update, *, tol, max_iter, polish, polish_below, polish_after=0, 
     newton_only = update is None
     cg_iter = min(n - 1, 20) if cg_iter is None else cg_iter
 
+    work = (np.empty((N, objective.matrix.shape[1])), np.empty((N, objective.matrix.shape[1])))
     with one_blas_thread():
-        At = np.ascontiguousarray(A.T)
         for it in range(max_iter + 1):
-            # Two matrix products per iteration; the elementwise work stays O(N m) with few temporaries.
-            z = q @ A
-            z3 = z * z
-            z3 *= z
-            g = z3 @ At  # A z^3 = -(Euclidean gradient)
-            s = np.einsum("ij,ij->i", q, g)  # <q, A z^3> = ||z||_4^4, O(n) instead of O(m)
-            g_r = q * s[:, None]
-            g_r -= g  # Riemannian gradient
-            gnorm = np.sqrt(np.einsum("ij,ij->i", g_r, g_r))
+            z, g, s = objective._pass(q, work)  # g = -∇f(q), s = <q, g>: two matrix products
+            g_r = objective._riemannian_gradient(q, g, s)
+            gnorm = np.sqrt(_inner(g_r, g_r))
             if record:
                 pq = paths[-1].copy() if paths else np.empty((N, n))
                 pg = np.full(N, np.nan)
@@ -278,7 +275,7 @@ def _run(A, q0, update, *, tol, max_iter, polish, polish_below, polish_after=0, 
                 active, q, s, z, g, g_r, gnorm = (active[keep], q[keep], s[keep], z[keep], g[keep], g_r[keep],
                                                   gnorm[keep])
             if newton_only:
-                d, ok = _newton_direction(A, q, g, s, z)
+                d, ok = _newton_direction(objective, q, g_r, s, z)
                 d = np.where(ok[:, None], d, -g_r)
                 length = np.linalg.norm(d, axis=1)
                 d *= np.minimum(1.0, max_step / np.maximum(length, 1e-300))[:, None]
@@ -289,15 +286,13 @@ def _run(A, q0, update, *, tol, max_iter, polish, polish_below, polish_after=0, 
                 if polish and it >= polish_after:
                     near = np.flatnonzero(gnorm < polish_below)
                     if near.size:
-                        d, ok = _newton_cg(A, q[near], g_r[near], s[near], z[near], cg_iter)
+                        d, ok = _newton_cg(objective, q[near], g_r[near], s[near], z[near], cg_iter)
                         rows = near[ok]
                         new[rows] = q[rows] + d[ok]
                         nsteps[active[rows]] += 1
-            q = new / np.sqrt(np.einsum("ij,ij->i", new, new))[:, None]
+            q = new / np.sqrt(_inner(new, new))[:, None]
 
-    z = out_q @ A
-    z *= z
-    values = -0.25 * np.sum(z * z, axis=1)
+    values = objective._value(out_q)
     path = gpath = None
     if record:
         path = np.stack(paths).reshape((len(paths),) + batch + (n,))

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_float_array, as_rng, check_positive, check_unit_norm
+from ._validation import as_float_array, as_rng, check_positive, check_scalar, check_unit_norm
 
 __all__ = [
-    "as_points", "normalize", "random_points", "project", "retract", "tangent_basis",
+    "as_points", "normalize", "random_points", "lat_lon_mesh", "project", "retract", "tangent_basis",
     "riemannian_gradient", "riemannian_hessian", "riemannian_hessian_vector", "tangent_hessian",
 ]
 
@@ -110,6 +110,38 @@ def random_points(n: int, size=(), *, rng=None) -> np.ndarray:
     g = as_rng(rng).standard_normal(size + (n,))
     # A standard Gaussian vector is zero with probability 0; float64 never produces it in practice.
     return g / np.linalg.norm(g, axis=-1, keepdims=True)
+
+
+def lat_lon_mesh(rows: int = 25, cols: int = 49) -> np.ndarray:
+    r"""Latitude–longitude grid on the unit sphere :math:`\mathbb{S}^2 \subset \mathbb{R}^3`.
+
+    .. math::
+
+        q_{jk} = (\cos\phi_j \cos\lambda_k,\ \cos\phi_j \sin\lambda_k,\ \sin\phi_j), \qquad
+        \phi_j \in [-\tfrac{\pi}{2}, \tfrac{\pi}{2}],\ \lambda_k \in [-\pi, \pi]
+
+    on equally spaced latitudes :math:`\phi_j` (the poles included) and longitudes :math:`\lambda_k` (the
+    meridian :math:`\lambda = \pm\pi` twice, so that a surface drawn through the grid closes). The points
+    the sphere figures colour and, in chapter 3, the points over which the largest gap between the data and
+    tensor landscapes is measured.
+
+    Parameters
+    ----------
+    rows : int, default 25
+        Number of latitudes, ``rows >= 2``.
+    cols : int, default 49
+        Number of longitudes, ``cols >= 2``.
+
+    Returns
+    -------
+    ndarray of shape (rows, cols, 3)
+        Unit vectors (rows of one latitude share the last coordinate).
+    """
+    rows = check_scalar(rows, "rows", integer=True, low=2)
+    cols = check_scalar(cols, "cols", integer=True, low=2)
+    lat = np.linspace(-np.pi / 2, np.pi / 2, rows)[:, None]
+    lon = np.linspace(-np.pi, np.pi, cols)[None, :]
+    return np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat) + 0 * lon], axis=-1)
 
 
 def project(q, v) -> np.ndarray:
@@ -212,7 +244,7 @@ def riemannian_hessian(q, egrad, ehess) -> np.ndarray:
     h = as_float_array(ehess, "ehess", min_ndim=2, last_dim=n)
     if h.shape[-2] != n:
         raise ValueError(f"ehess must have shape (..., {n}, {n}); got {h.shape}")
-    return _riemannian_hessian(q, g, h)
+    return _riemannian_hessian(q, np.sum(q * g, axis=-1), h)
 
 
 def riemannian_hessian_vector(q, egrad, ehess_v, v) -> np.ndarray:
@@ -241,7 +273,7 @@ def riemannian_hessian_vector(q, egrad, ehess_v, v) -> np.ndarray:
     g = as_float_array(egrad, "egrad", min_ndim=1, last_dim=n)
     hv = as_float_array(ehess_v, "ehess_v", min_ndim=1, last_dim=n)
     v = as_float_array(v, "v", min_ndim=1, last_dim=n)
-    return _project(q, hv - np.sum(q * g, axis=-1, keepdims=True) * v)
+    return _riemannian_hessian_vector(q, np.sum(q * g, axis=-1), hv, v)
 
 
 def tangent_hessian(q, rhess) -> np.ndarray:
@@ -266,15 +298,26 @@ def tangent_hessian(q, rhess) -> np.ndarray:
 
 # --- unchecked kernels (inputs already validated), shared with the other modules -----------------
 
+def _inner(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Inner products along the last axis (one einsum pass, no temporary product array)."""
+    return np.einsum("...i,...i->...", a, b)
+
+
 def _project(q: np.ndarray, v: np.ndarray) -> np.ndarray:
-    return v - np.sum(q * v, axis=-1, keepdims=True) * q
+    return v - _inner(q, v)[..., None] * q
 
 
-def _riemannian_hessian(q: np.ndarray, g: np.ndarray, h: np.ndarray) -> np.ndarray:
+# The two Hessian kernels take the radial derivative r = <q, ∇f(q)> instead of the gradient: an objective
+# that has it already (the ℓ4 objectives, from their gradient pass) does not compute it twice.
+def _riemannian_hessian(q: np.ndarray, radial: np.ndarray, h: np.ndarray) -> np.ndarray:
     n = q.shape[-1]
     p = np.eye(n) - q[..., :, None] * q[..., None, :]
-    shifted = h - np.sum(q * g, axis=-1)[..., None, None] * np.eye(n)
+    shifted = h - radial[..., None, None] * np.eye(n)
     return p @ shifted @ p
+
+
+def _riemannian_hessian_vector(q: np.ndarray, radial: np.ndarray, hv: np.ndarray, v: np.ndarray) -> np.ndarray:
+    return _project(q, hv - radial[..., None] * v)
 
 
 def _tangent_basis(q: np.ndarray) -> np.ndarray:

@@ -1,10 +1,12 @@
 """Figures of chapter 3 (dictionary learning through the ℓ4 landscape).
 
-Every builder takes numbers already computed by :mod:`landscape_lib.dictionary` (or the solvers) and
-returns a ``plotly.graph_objects.Figure``; nothing here computes a landscape or runs a solver, so the
-figures are cheap to rebuild and the chapter's printed numbers come from the library, not from plotting
-code. Interactivity for the static book is a plotly slider over precomputed frames. The sphere mesh, the
-recovery histogram and the coverage curve are chapter 2's (:mod:`landscape_lib.viz.sphere`).
+Every builder takes numbers already computed by the library (:mod:`landscape_lib.objectives`,
+:mod:`landscape_lib.recovery`, the solvers) and returns a ``plotly.graph_objects.Figure``; nothing here
+computes a landscape or runs a solver, so the figures are cheap to rebuild and the chapter's printed numbers
+come from the library, not from plotting code. Interactivity for the static book is a plotly slider over
+precomputed frames. The recovery histogram and the coverage curve are chapter 2's
+(:mod:`landscape_lib.viz.sphere`); the live view that computes a landscape on the spot is
+:func:`landscape_lib.explore.data_landscape`.
 """
 
 from __future__ import annotations
@@ -13,11 +15,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .sphere import sphere_mesh
 from .style import LINE_COLORS, base_layout
 
-__all__ = ["landscape_convergence", "gap_versus_samples", "recovery_heatmap", "phase_transition",
-           "landscape_snapshot"]
+__all__ = ["landscape_convergence", "gap_versus_samples", "recovery_heatmap", "phase_transition"]
 
 _SCENE = dict(aspectmode="cube", xaxis=dict(range=[-1.05, 1.05], title="q₁"),
               yaxis=dict(range=[-1.05, 1.05], title="q₂"), zaxis=dict(range=[-1.05, 1.05], title="q₃"))
@@ -34,7 +34,8 @@ def landscape_convergence(mesh, tensor_values, data_values, p_values, *, columns
     Parameters
     ----------
     mesh : array_like of shape (r, c, 3)
-        Points of the unit sphere on a latitude–longitude grid (the surface is drawn through them).
+        Points of the unit sphere on a latitude–longitude grid (:func:`landscape_lib.sphere.lat_lon_mesh`;
+        the surface is drawn through them).
     tensor_values : array_like of shape (r, c)
         :math:`f_A` on the mesh.
     data_values : array_like of shape (P, r, c)
@@ -180,21 +181,3 @@ def phase_transition(n_values, m_values, data_rates, tensor_rates, *, title: str
     fig.update_yaxes(title="m", row=1, col=1)
     fig.update_layout(**base_layout(title, height=460))
     return fig
-
-
-def landscape_snapshot(m: int = 6, theta: float = 0.2, p: int = 10_000, seed: int = 0) -> go.Figure:
-    """One panel pair of :func:`landscape_convergence` computed on the spot (the live widget of chapter 3).
-
-    Draws a low-coherence unit-norm tight frame ``A`` of shape (3, m), data ``Y = AX`` with ``p``
-    Bernoulli(θ)–Gaussian samples, and the tensor and normalized data objectives on the sphere.
-    """
-    from .. import dictionary, generators, objectives
-
-    A = generators.tight_frame(3, int(m), low_coherence=True, rng=int(seed))
-    Y, _ = dictionary.sample_data(A, int(p), float(theta), rng=int(seed) + 1)
-    mesh = sphere_mesh(25, 49)
-    gamma = dictionary.normalization_offset(3, int(m), float(theta))
-    data = dictionary.data_objective(Y, mesh, float(theta)) + gamma
-    gap = float(np.max(np.abs(data - objectives.l4_value(A, mesh))))
-    return landscape_convergence(mesh, objectives.l4_value(A, mesh), data[None], [int(p)], columns=A,
-                                 title=f"m = {m}, θ = {theta:g}, p = {p}: largest gap {gap:.3g}")

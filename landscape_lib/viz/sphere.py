@@ -1,11 +1,12 @@
 r"""Figures of chapter 2: the ℓ4 landscape on the sphere :math:`\mathbb{S}^2`, its critical points,
 solver trajectories and convergence, and the recovery phase transition.
 
-Sphere figures colour a shared coarse latitude–longitude mesh (:func:`sphere_mesh`) by
+Sphere figures colour a coarse latitude–longitude mesh (:func:`landscape_lib.sphere.lat_lon_mesh`) by
 :math:`f(q) = -\tfrac14\|A^\top q\|_4^4`, mark critical points with the book-wide colours and symbols of
 :mod:`landscape_lib.viz.style`, and round coordinates so a figure with all its slider frames stays small.
-Everything here draws; the numbers come from :mod:`landscape_lib.objectives`,
-:mod:`landscape_lib.solvers` and :mod:`landscape_lib.sphere_critical`.
+Everything here draws; the numbers come from :mod:`landscape_lib.objectives`, :mod:`landscape_lib.solvers`,
+:mod:`landscape_lib.sphere_critical` and :mod:`landscape_lib.recovery` (the live explorers that compute on
+the spot are in :mod:`landscape_lib.explore`).
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from ..critical import CriticalType
+from ..critical import TYPE_ORDER
+from ..objectives import TensorObjective, as_matrix
+from ..sphere import lat_lon_mesh
 from .style import CRITICAL_COLORS, CRITICAL_SYMBOLS, LINE_COLORS, base_layout
 
-__all__ = ["sphere_mesh", "landscape_figure", "landscape_slider", "trajectory_figure", "convergence_figure",
-           "phase_transition_heatmap", "recovery_histogram", "coverage_figure", "explore"]
-
-_TYPES = (CriticalType.MINIMIZER, CriticalType.STRICT_SADDLE, CriticalType.MAXIMIZER, CriticalType.DEGENERATE)
+__all__ = ["landscape_figure", "landscape_slider", "trajectory_figure", "convergence_figure",
+           "phase_transition_heatmap", "recovery_histogram", "correlation_histogram", "coverage_figure"]
 _AXIS = dict(range=[-1.15, 1.15], showticklabels=False, title="")
 _SCENE = dict(aspectmode="cube", xaxis=dict(_AXIS, title="q₁"), yaxis=dict(_AXIS, title="q₂"),
               zaxis=dict(_AXIS, title="q₃"), camera=dict(eye=dict(x=1.5, y=1.2, z=0.9)))
@@ -29,25 +30,11 @@ def _round(x, digits: int = 3) -> np.ndarray:
     return np.round(np.asarray(x, dtype=float), digits)
 
 
-def sphere_mesh(rows: int = 25, cols: int = 49) -> np.ndarray:
-    """Latitude–longitude grid on the unit sphere of :math:`\\mathbb{R}^3`, shape ``(rows, cols, 3)``.
-
-    Coarse on purpose: every frame of a slider stores one colour value per mesh point.
-    """
-    lat = np.linspace(-np.pi / 2, np.pi / 2, rows)[:, None]
-    lon = np.linspace(-np.pi, np.pi, cols)[None, :]
-    return np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat) + 0 * lon], axis=-1)
-
-
 def _values_on(A, mesh) -> np.ndarray:
-    from ..objectives import l4_value
-
-    return l4_value(A, mesh)
+    return TensorObjective(A).value(mesh)
 
 
 def _check_3d(A) -> np.ndarray:
-    from ..objectives import as_matrix
-
     A = as_matrix(A)
     if A.shape[0] != 3:
         raise ValueError(f"sphere figures draw S^2: A must have n = 3 rows; got shape {A.shape}")
@@ -72,7 +59,7 @@ def _columns_trace(A) -> go.Scatter3d:
 def _critical_traces(critical) -> list:
     """One Scatter3d per critical type (always four traces, possibly empty), ±q both drawn."""
     traces = []
-    for t in _TYPES:
+    for t in TYPE_ORDER:
         if critical is None:
             pts = np.empty((0, 3))
         else:
@@ -92,10 +79,10 @@ def landscape_figure(A, critical=None, *, mesh=None, show_columns: bool = True, 
     Parameters
     ----------
     A : array_like of shape (3, m)
-    critical : landscape_lib.sphere_critical.CriticalPoints, optional
+    critical : landscape_lib.critical.CriticalPoints, optional
         From :func:`landscape_lib.sphere_critical.find_critical_points`; drawn as ``±q`` by type.
     mesh : ndarray of shape (r, c, 3), optional
-        Default :func:`sphere_mesh`.
+        Default :func:`landscape_lib.sphere.lat_lon_mesh` ``()``.
     show_columns : bool, default True
         Mark :math:`\pm a_i` (slightly outside the sphere).
     title : str, optional
@@ -106,7 +93,7 @@ def landscape_figure(A, critical=None, *, mesh=None, show_columns: bool = True, 
     plotly.graph_objects.Figure
     """
     A = _check_3d(A)
-    mesh = sphere_mesh() if mesh is None else mesh
+    mesh = lat_lon_mesh() if mesh is None else mesh
     data = [_surface(mesh, _values_on(A, mesh))]
     if show_columns:
         data.append(_columns_trace(A))
@@ -124,7 +111,7 @@ def landscape_slider(frames, *, mesh=None, title: str | None = None, height: int
     ----------
     frames : sequence of (label, A, critical)
         ``label`` names the slider step; ``A`` has shape (3, m_k); ``critical`` is a
-        :class:`~landscape_lib.sphere_critical.CriticalPoints` (or ``None``).
+        :class:`~landscape_lib.critical.CriticalPoints` (or ``None``).
     mesh : ndarray of shape (r, c, 3), optional
     title : str, optional
     height : int, default 560
@@ -135,7 +122,7 @@ def landscape_slider(frames, *, mesh=None, title: str | None = None, height: int
         The first frame is drawn; the slider swaps the surface colours, the columns and the critical
         points (each frame has its own colour range, shown on the colour bar).
     """
-    mesh = sphere_mesh() if mesh is None else mesh
+    mesh = lat_lon_mesh() if mesh is None else mesh
     if len(frames) == 0:
         raise ValueError("frames must contain at least one (label, A, critical) entry")
     plotly_frames = []
@@ -308,7 +295,7 @@ def coverage_figure(curves: dict, m: int, success: dict, *, title: str | None = 
     Parameters
     ----------
     curves : dict of str to array_like of shape (N,)
-        Label → :func:`landscape_lib.sphere_critical.coverage`.
+        Label → :func:`landscape_lib.recovery.coverage`.
     m : int
         Number of columns.
     success : dict of str to float
@@ -337,47 +324,23 @@ def coverage_figure(curves: dict, m: int, success: dict, *, title: str | None = 
     return fig
 
 
-def explore(n: int = 3, m: int = 6, frame: str = "tight (low μ)", seed: int = 0) -> go.Figure:
-    """Live-kernel view of chapter 2's widget: one landscape computed on the spot.
-
-    For ``n = 3`` the landscape sphere with every critical point found and classified; for ``n > 3`` the
-    histogram of :math:`\\max_i |\\langle a_i, q\\rangle|` at the limits of 200 power-iteration starts.
+def correlation_histogram(correlations, *, title: str | None = None, height: int = 380) -> go.Figure:
+    r"""Counts of :math:`\max_i |\langle a_i, q\rangle|` at the limits of many starts, on [0, 1].
 
     Parameters
     ----------
-    n, m : int
-        Dimension and number of columns.
-    frame : {"tight (low μ)", "tight", "harmonic", "random"}
-        Which generator of :mod:`landscape_lib.generators` makes ``A``.
-    seed : int
-        Seed of the frame and of the starts.
+    correlations : array_like of shape (N,)
+        E.g. the second output of :func:`landscape_lib.recovery.nearest_column` at solver limits.
+    title : str, optional
+    height : int, default 380
 
     Returns
     -------
     plotly.graph_objects.Figure
     """
-    from .. import generators, solvers, sphere, sphere_critical
-
-    makers = {
-        "tight (low μ)": lambda: generators.tight_frame(n, m, low_coherence=True, rng=seed),
-        "tight": lambda: generators.tight_frame(n, m, rng=seed),
-        "harmonic": lambda: generators.harmonic_frame(n, m),
-        "random": lambda: generators.random_frame(n, m, rng=seed),
-    }
-    if frame not in makers:
-        raise ValueError(f"frame must be one of {sorted(makers)}; got {frame!r}")
-    A = makers[frame]()
-    mu = generators.coherence(A)
-    label = f"n = {n}, m = {m} (κ = {m / n:.2f}), {frame} frame, μ = {mu:.3f}"
-    if n == 3:
-        crit = sphere_critical.find_critical_points(A, n_starts=200, rng=seed)
-        counts = crit.counts()
-        text = ", ".join(f"{counts[t]} {t.value}" for t in _TYPES if counts[t])
-        return landscape_figure(A, crit, title=f"{label}<br>{text}")
-    res = solvers.power_iteration(A, sphere.random_points(n, 200, rng=seed), tol=1e-6, max_iter=2000)
-    _, corr = sphere_critical.nearest_column(A, res.points)
-    fig = go.Figure(go.Histogram(x=_round(corr, 4), xbins=dict(start=0, end=1.0001, size=0.01),
+    fig = go.Figure(go.Histogram(x=_round(correlations, 4), xbins=dict(start=0, end=1.0001, size=0.01),
                                  marker=dict(color=LINE_COLORS[0])))
-    fig.update_layout(**base_layout(label, height=380), xaxis=dict(title="max over i of |⟨aᵢ, q⟩| at the limit",
-                                                                  range=[0, 1.01]), yaxis=dict(title="starts"))
+    fig.update_layout(**base_layout(title, height=height),
+                      xaxis=dict(title="max over i of |⟨aᵢ, q⟩| at the limit", range=[0, 1.01]),
+                      yaxis=dict(title="starts"))
     return fig

@@ -68,7 +68,30 @@ def test_welch_bound_values():
     assert generators.coherence(ico) == pytest.approx(generators.welch_bound(3, 6), abs=1e-12)
 
 
+@pytest.mark.parametrize("n", [1, 3, 8])
+def test_random_orthogonal_is_orthogonal_seeded_and_sign_fixed(n):
+    Q = generators.random_orthogonal(n, rng=n)
+    np.testing.assert_allclose(Q.T @ Q, np.eye(n), atol=1e-12)
+    np.testing.assert_array_equal(Q, generators.random_orthogonal(n, rng=n))
+    if n > 1:
+        assert generators.tightness_error(Q) < 1e-12
+    # the sign fix: Q is the Q of the QR factorization of its Gaussian matrix with R's diagonal positive
+    G = np.random.default_rng(n).standard_normal((n, n))
+    np.testing.assert_allclose(np.diag(Q.T @ G), np.abs(np.diag(np.linalg.qr(G)[1])), atol=1e-12)
+
+
+def test_random_orthogonal_is_haar_on_average():
+    """For a Haar matrix E[Q] = 0 and E[Q_ij²] = 1/n; without the sign fix E[Q_11] would be negative."""
+    Q = np.stack([generators.random_orthogonal(3, rng=s) for s in range(3000)])
+    assert np.all(np.abs(Q.mean(axis=0)) < 0.04)
+    np.testing.assert_allclose((Q**2).mean(axis=0), 1 / 3, atol=0.03)
+
+
 def test_errors():
+    with pytest.raises(ValueError, match="^n must be >= 1"):
+        generators.random_orthogonal(0)
+    with pytest.raises(ValueError, match="^n must be >= 2; got 1"):
+        generators.random_frame(1, 4)
     with pytest.raises(ValueError, match="m >= n"):
         generators.tight_frame(5, 3)
     with pytest.raises(ValueError, match="m >= n"):

@@ -1,29 +1,35 @@
-"""Tests of landscape_lib.solvers: power iteration = RGD with step 1/‖Aᵀq‖₄⁴, batch = loop, limits."""
+"""Tests of landscape_lib.solvers: power iteration = RGD with step 1/‖Aᵀq‖₄⁴, batch = loop, limits, one code
+path for the tensor and the data objective."""
 
 import numpy as np
 import pytest
 
-from landscape_lib import generators, objectives, solvers, sphere
+from landscape_lib import dictionary, generators, objectives, solvers, sphere
+
+
+def _tensor(A):
+    return objectives.TensorObjective(A)
 
 
 @pytest.mark.parametrize("seed", range(4))
 def test_power_iteration_equals_rgd_with_unit_relative_step(seed):
     """book/formulas.md: q − grad f/‖ζ‖₄⁴ = Aζ³/‖ζ‖₄⁴, so the two iterations coincide step by step."""
     A = generators.random_frame(6, 18, rng=seed)
+    f = _tensor(A)
     q0 = sphere.random_points(6, 20, rng=seed + 50)
-    pw = solvers.power_iteration(A, q0, max_iter=25, record=True)
-    gd = solvers.gradient_descent(A, q0, step=1.0, max_iter=25, record=True)
+    pw = solvers.power_iteration(f, q0, max_iter=25, record=True)
+    gd = solvers.gradient_descent(f, q0, step=1.0, max_iter=25, record=True)
     np.testing.assert_allclose(pw.path, gd.path, atol=1e-11)
     # and one explicit step of the formula
     z = q0 @ A
-    step = q0 - objectives.l4_gradient(A, q0) / np.sum(z**4, axis=1, keepdims=True)
+    step = q0 - f.gradient(q0) / np.sum(z**4, axis=1, keepdims=True)
     np.testing.assert_allclose(pw.path[1], step / np.linalg.norm(step, axis=1, keepdims=True), atol=1e-13)
 
 
 @pytest.mark.parametrize("solver", ["power", "rgd", "polish"])
 @pytest.mark.parametrize("seed", range(3))
 def test_batch_equals_loop(solver, seed):
-    A = generators.random_frame(5, 12, rng=seed)
+    A = _tensor(generators.random_frame(5, 12, rng=seed))
     q0 = sphere.random_points(5, (2, 3), rng=seed + 1)
     run = {
         "power": lambda q: solvers.power_iteration(A, q, max_iter=300),
@@ -45,24 +51,25 @@ def test_limits_are_critical_points_and_local_minimizers(seed):
     """Fixed points of the power iteration are critical points (grad f = 0), and from random starts
     they are local minimizers: the tangent Hessian is positive definite."""
     A = generators.tight_frame(8, 16, rng=seed)
-    res = solvers.power_iteration(A, sphere.random_points(8, 40, rng=seed), max_iter=3000)
+    f = _tensor(A)
+    res = solvers.power_iteration(f, sphere.random_points(8, 40, rng=seed), max_iter=3000)
     assert res.converged.all()
     q = res.points
-    gnorm = np.linalg.norm(objectives.l4_gradient(A, q), axis=1)
+    gnorm = np.linalg.norm(f.gradient(q), axis=1)
     np.testing.assert_allclose(gnorm, res.grad_norms, rtol=1e-6)
     assert np.all(res.grad_norms < 1e-8)
     # fixed point: one more power step stays put
     nxt = (q @ A) ** 3 @ A.T
     nxt /= np.linalg.norm(nxt, axis=1, keepdims=True)
     np.testing.assert_allclose(nxt, q, atol=1e-7)
-    lam = np.linalg.eigvalsh(objectives.l4_tangent_hessian(A, q))
+    lam = np.linalg.eigvalsh(f.tangent_hessian(q))
     assert np.all(lam[:, 0] > 0)
-    np.testing.assert_allclose(res.values, objectives.l4_value(A, q), rtol=1e-12)
+    np.testing.assert_allclose(res.values, f.value(q), rtol=1e-12)
 
 
 @pytest.mark.parametrize("seed", range(3))
 def test_polish_reaches_same_points_in_fewer_iterations(seed):
-    A = generators.random_frame(16, 48, rng=seed)
+    A = _tensor(generators.random_frame(16, 48, rng=seed))
     q0 = sphere.random_points(16, 64, rng=seed)
     plain = solvers.power_iteration(A, q0, max_iter=5000)
     pol = solvers.power_iteration(A, q0, max_iter=5000, polish=True, polish_after=0)
@@ -76,14 +83,14 @@ def test_polish_reaches_same_points_in_fewer_iterations(seed):
 
 def test_ascent_finds_maximizers_of_orthogonal_case():
     """For A = I the maximizers of f are the 2^n points (±1, …, ±1)/√n."""
-    res = solvers.gradient_descent(np.eye(4), sphere.random_points(4, 30, rng=0), step=0.5, ascent=True,
+    res = solvers.gradient_descent(_tensor(np.eye(4)), sphere.random_points(4, 30, rng=0), step=0.5, ascent=True,
                                    max_iter=3000)
     assert res.converged.all()
     np.testing.assert_allclose(np.abs(res.points), 0.5, atol=1e-7)
 
 
 def test_newton_converges_to_critical_points_of_every_type():
-    res = solvers.newton(np.eye(3), sphere.random_points(3, 200, rng=1))
+    res = solvers.newton(_tensor(np.eye(3)), sphere.random_points(3, 200, rng=1))
     q = res.points[res.converged]
     assert res.converged.mean() > 0.8
     k = np.sum(np.abs(q) > 1e-6, axis=1)  # number of nonzero coordinates: 1 min, 2 saddle, 3 max
@@ -93,7 +100,7 @@ def test_newton_converges_to_critical_points_of_every_type():
 
 
 def test_record_shapes_and_nan_after_stop():
-    res = solvers.power_iteration(np.eye(3), sphere.random_points(3, 4, rng=2), max_iter=100, record=True)
+    res = solvers.power_iteration(_tensor(np.eye(3)), sphere.random_points(3, 4, rng=2), max_iter=100, record=True)
     T = res.path.shape[0]
     assert res.path.shape == (T, 4, 3) and res.grad_norm_path.shape == (T, 4)
     for j in range(4):
@@ -103,15 +110,55 @@ def test_record_shapes_and_nan_after_stop():
         np.testing.assert_array_equal(res.path[-1, j], res.points[j])
 
 
+@pytest.mark.parametrize("solver", ["power", "rgd", "polish", "newton"])
+def test_data_and_tensor_objectives_share_the_solver(solver):
+    """A DataObjective is the ℓ4 objective of the normalized data: every solver gives bit for bit what it gives
+    on the tensor objective of that matrix (one code path), and its limits are critical points of the data
+    objective's own gradient."""
+    A = generators.tight_frame(6, 12, low_coherence=True, rng=0)
+    Y, _ = dictionary.sample_data(A, 2_000, 0.2, rng=1)
+    data = objectives.DataObjective(Y, 0.2)
+    same = objectives.TensorObjective(data.matrix)
+    q0 = sphere.random_points(6, 10, rng=2)
+    run = {
+        "power": lambda f: solvers.power_iteration(f, q0, max_iter=2000),
+        "rgd": lambda f: solvers.gradient_descent(f, q0, step=0.5, max_iter=2000),
+        "polish": lambda f: solvers.power_iteration(f, q0, max_iter=2000, polish=True, polish_after=0),
+        "newton": lambda f: solvers.newton(f, q0),
+    }[solver]
+    a, b = run(data), run(same)
+    for name in ("points", "values", "grad_norms", "iterations", "newton_steps", "converged"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    ok = a.converged
+    assert ok.mean() > 0.5
+    tol = 1e-10 if solver == "newton" else 1e-8
+    assert np.all(np.linalg.norm(data.gradient(a.points[ok]), axis=1) < 2 * tol)
+    np.testing.assert_allclose(a.values, data.value(a.points), rtol=1e-12)
+
+
+def test_descent_lowers_the_data_objective():
+    A = generators.tight_frame(8, 16, low_coherence=True, rng=3)
+    Y, _ = dictionary.sample_data(A, 5_000, 0.1, rng=4)
+    data = objectives.DataObjective(Y, 0.1)
+    q0 = sphere.random_points(8, 20, rng=5)
+    res = solvers.power_iteration(data, q0, max_iter=3000)
+    assert res.converged.all()
+    assert np.all(res.values < data.value(q0))
+
+
 def test_errors():
-    A = np.eye(3)
+    A = _tensor(np.eye(3))
     with pytest.raises(ValueError, match="unit sphere"):
         solvers.power_iteration(A, np.ones(3))
+    with pytest.raises(ValueError, match="objective must be an ℓ4 objective"):
+        solvers.power_iteration(np.eye(3), np.eye(3)[0])
+    with pytest.raises(ValueError, match="last dimension 3"):
+        solvers.newton(A, np.eye(4)[0])
     with pytest.raises(ValueError, match="step"):
         solvers.gradient_descent(A, np.eye(3)[0], step=-1.0)
     with pytest.raises(ValueError, match="polish"):
         solvers.gradient_descent(A, np.eye(3)[0], ascent=True, polish=True)
     with pytest.raises(ValueError, match="max_iter"):
         solvers.power_iteration(A, np.eye(3)[0], max_iter=0)
-    with pytest.raises(ValueError, match="zero columns"):
-        solvers.power_iteration(np.zeros((3, 2)), np.eye(3)[0])
+    with pytest.raises(ValueError, match="max_step"):
+        solvers.newton(A, np.eye(3)[0], max_step=0.0)

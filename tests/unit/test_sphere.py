@@ -58,6 +58,24 @@ def test_riemannian_derivatives_of_a_quadratic():
                                np.einsum("kij,kj->ki", H, v), atol=1e-12)
 
 
+def test_lat_lon_mesh_shape_unit_norm_and_grid():
+    mesh = sphere.lat_lon_mesh(7, 13)
+    assert mesh.shape == (7, 13, 3)
+    np.testing.assert_allclose(np.linalg.norm(mesh, axis=-1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(mesh[0, :, 2], -1.0)  # south pole row
+    np.testing.assert_allclose(mesh[-1, :, 2], 1.0)  # north pole row
+    lat = np.arcsin(mesh[:, 0, 2])
+    np.testing.assert_allclose(np.diff(lat), np.pi / 6, atol=1e-12)  # equally spaced latitudes
+    lon = np.arctan2(mesh[3, :, 1], mesh[3, :, 0])
+    np.testing.assert_allclose(lon[1:-1], np.linspace(-np.pi, np.pi, 13)[1:-1], atol=1e-12)
+    np.testing.assert_allclose(mesh[:, 0], mesh[:, -1], atol=1e-15)  # the meridian ±π twice: a closed surface
+    assert sphere.lat_lon_mesh().shape == (25, 49, 3)
+    with pytest.raises(ValueError, match="rows must be >= 2"):
+        sphere.lat_lon_mesh(1, 5)
+    with pytest.raises(ValueError, match="cols must be a finite integer"):
+        sphere.lat_lon_mesh(5, 4.5)
+
+
 def test_errors():
     with pytest.raises(ValueError, match="unit sphere"):
         sphere.tangent_basis(np.array([1.0, 1.0, 0.0]))

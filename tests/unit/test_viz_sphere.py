@@ -13,31 +13,27 @@ from landscape_lib import generators, objectives, solvers, sphere, sphere_critic
 from landscape_lib.critical import CriticalType
 from landscape_lib.viz import sphere as viz
 
-MESH = viz.sphere_mesh(5, 9)
+MESH = sphere.lat_lon_mesh(5, 9)
+
+
+def _values(A, mesh):
+    return objectives.TensorObjective(A).value(mesh)
 
 
 @pytest.fixture(scope="module")
 def crit_orth():
-    return sphere_critical.find_critical_points(np.eye(3), n_starts=60, rng=0)
+    return sphere_critical.find_critical_points(objectives.TensorObjective(np.eye(3)), n_starts=60, rng=0)
 
 
 def _n_points(trace):
     return 0 if trace.x is None else len(trace.x)
 
 
-def test_sphere_mesh_shape_and_unit_norm():
-    mesh = viz.sphere_mesh(7, 13)
-    assert mesh.shape == (7, 13, 3)
-    np.testing.assert_allclose(np.linalg.norm(mesh, axis=-1), 1.0, atol=1e-12)
-    np.testing.assert_allclose(mesh[0, :, 2], -1.0)  # south pole row
-    np.testing.assert_allclose(mesh[-1, :, 2], 1.0)  # north pole row
-
-
 def test_landscape_figure_traces_colours_and_critical_points(crit_orth):
     fig = viz.landscape_figure(np.eye(3), crit_orth, mesh=MESH, title="t")
     assert isinstance(fig, go.Figure)
     assert [type(t).__name__ for t in fig.data] == ["Surface", "Scatter3d"] + ["Scatter3d"] * 4
-    expected = np.round(objectives.l4_value(np.eye(3), MESH), 4)
+    expected = np.round(_values(np.eye(3), MESH), 4)
     np.testing.assert_allclose(np.asarray(fig.data[0].surfacecolor), expected)
     assert fig.data[0].cmin == pytest.approx(expected.min()) and fig.data[0].cmax == pytest.approx(expected.max())
     assert _n_points(fig.data[1]) == 2 * 3  # ±a_i
@@ -70,7 +66,7 @@ def test_landscape_slider_frames_and_steps(crit_orth):
     for f in fig.frames:
         assert len(f.data) == 6 and list(f.traces) == list(range(6))
     # each frame carries its own colours and colour range
-    v4 = np.round(objectives.l4_value(A4, MESH), 4)
+    v4 = np.round(_values(A4, MESH), 4)
     np.testing.assert_allclose(np.asarray(fig.frames[1].data[0].surfacecolor), v4)
     assert fig.frames[1].data[0].cmin == pytest.approx(v4.min())
     assert _n_points(fig.frames[1].data[1]) == 2 * 4
@@ -90,8 +86,9 @@ def test_landscape_slider_default_mesh_stays_small(crit_orth):
 def test_trajectory_figure_one_line_per_start():
     A = generators.tight_frame(3, 4, low_coherence=True, rng=0)
     starts = sphere.random_points(3, 3, rng=0)
-    p = solvers.power_iteration(A, starts, max_iter=50, record=True)
-    g = solvers.gradient_descent(A, starts, step=0.2, max_iter=50, record=True)
+    f = objectives.TensorObjective(A)
+    p = solvers.power_iteration(f, starts, max_iter=50, record=True)
+    g = solvers.gradient_descent(f, starts, step=0.2, max_iter=50, record=True)
     fig = viz.trajectory_figure(A, {"power": p.path, "rgd": g.path}, mesh=MESH)
     lines = [t for t in fig.data if isinstance(t, go.Scatter3d) and t.mode == "lines+markers"]
     assert len(fig.data) == 2 + 2 * 3  # surface, columns, one line per start and solver
@@ -145,11 +142,11 @@ def test_coverage_figure_measured_and_coupon_curves():
     assert fig.data[1].y[0] == pytest.approx(0.5)  # one start finds p columns on average
 
 
-def test_explore_both_views_and_bad_frame():
-    fig = viz.explore(n=5, m=10, frame="random", seed=1)
-    assert len(fig.data) == 1 and isinstance(fig.data[0], go.Histogram) and len(fig.data[0].x) == 200
-    fig3 = viz.explore(n=3, m=4, frame="harmonic", seed=0)
-    assert isinstance(fig3.data[0], go.Surface) and len(fig3.data) == 6
-    assert "μ" in fig3.layout.title.text
-    with pytest.raises(ValueError, match="frame must be one of"):
-        viz.explore(n=3, m=4, frame="nope")
+def test_correlation_histogram_counts_on_the_unit_interval():
+    corr = np.array([0.31234, 0.5, 0.99, 1.0])
+    fig = viz.correlation_histogram(corr, title="t")
+    assert len(fig.data) == 1 and isinstance(fig.data[0], go.Histogram)
+    np.testing.assert_allclose(fig.data[0].x, np.round(corr, 4))
+    assert fig.data[0].histnorm is None  # counts of starts, not fractions
+    assert (fig.data[0].xbins.start, fig.data[0].xbins.size) == (0, 0.01)
+    assert tuple(fig.layout.xaxis.range) == (0, 1.01) and fig.layout.title.text == "t"
