@@ -25,7 +25,7 @@ from .dictionary import sample_data
 from .viz import dictionary as viz_dictionary
 from .viz import sphere as viz_sphere
 
-__all__ = ["live_figure", "tensor_landscape", "data_landscape"]
+__all__ = ["live_figure", "tensor_landscape", "data_landscape", "gradient_descent_path"]
 
 
 def live_figure(make_figure: Callable, controls: Mapping[str, object], *, title: str | None = None):
@@ -160,3 +160,38 @@ def data_landscape(m: int = 6, theta: float = 0.2, p: int = 10_000, seed: int = 
     gap = float(np.max(np.abs(data_values - tensor_values)))
     return viz_dictionary.landscape_convergence(mesh, tensor_values, data_values[None], [int(p)], columns=A,
                                                 title=f"m = {m}, θ = {theta:g}, p = {p}: largest gap {gap:.3g}")
+
+
+def gradient_descent_path(toy, start, *, step: float, n_iter: int, critical=None, title: str | None = None):
+    """Run gradient descent on a plane example from ``start`` and draw its path on the contour plot.
+
+    The live explorer of chapter 1 (recomputed for each slider position): it computes with
+    :func:`landscape_lib.euclidean.gradient_descent` and draws with
+    :func:`landscape_lib.viz.plane.contour_figure`.
+
+    Parameters
+    ----------
+    toy : landscape_lib.toy2d.Toy2D
+    start : array_like of shape (2,)
+    step : float
+    n_iter : int
+    critical : landscape_lib.critical.CriticalPoints, optional
+        Default: the example's known critical points.
+    title : str, optional
+        Default: the number of steps and where the run ends.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    from . import euclidean
+    from ._validation import as_float_array
+    from .viz import plane as viz_plane
+
+    x0 = as_float_array(start, "start", ndim=1, last_dim=2)
+    res = euclidean.gradient_descent(toy, x0[None, :], step=step, n_iter=n_iter, record=True, blowup=1e3)
+    fig = viz_plane.contour_figure(toy, critical, resolution=81, trajectories=res.trajectory)
+    end = res.points[0]
+    fig.update_layout(title=dict(text=title or (f"{res.iterations[0]} steps of size {step:g}: "
+                                                f"ends at ({end[0]:.3f}, {end[1]:.3f})"), x=0.5))
+    return fig

@@ -12,14 +12,13 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .. import euclidean
 from .._validation import as_float_array
 from ..critical import TYPE_ORDER, CriticalType
 from .style import CRITICAL_COLORS, CRITICAL_SYMBOLS, CRITICAL_SYMBOLS_3D, LINE_COLORS, MARKER_LIFT, base_layout
 
 __all__ = [
     "critical_point_traces", "surface_figure", "contour_figure", "taxonomy_figure", "escape_figure",
-    "escape_slider_figure", "perturbed_gd_figure", "basin_figure", "gd_path_figure",
+    "escape_slider_figure", "perturbed_gd_figure", "basin_figure",
 ]
 
 _BASIN_COLORS = ["#CC79A7", "#F0E442", "#999933", "#882255", "#56B4E9"]
@@ -85,7 +84,7 @@ def critical_point_traces(points, types, *, values=None, showlegend: bool = True
 def surface_figure(toy, critical=None, *, resolution: int = 41, title: str | None = None) -> go.Figure:
     """3-D surface of ``toy`` over its domain with its critical points marked by type.
 
-    ``critical`` is a :class:`~landscape_lib.euclidean.CriticalPoints` (default: the known points).
+    ``critical`` is a :class:`~landscape_lib.critical.CriticalPoints` (default: the known points).
     """
     xs, ys, z = _grid(toy, resolution)
     pts, types = _points_and_types(toy, critical)
@@ -133,7 +132,7 @@ def taxonomy_figure(toys, criticals=None, *, resolution: int = 41) -> go.Figure:
     Parameters
     ----------
     toys : sequence of Toy2D
-    criticals : sequence of landscape_lib.euclidean.CriticalPoints or None, optional
+    criticals : sequence of landscape_lib.critical.CriticalPoints or None, optional
         Numerically found critical points per example (default: the known ones).
     """
     toys = list(toys)
@@ -313,21 +312,6 @@ def basin_figure(toy, basins, *, critical=None, title: str | None = None) -> go.
     _square_axes(fig, toy)
     fig.update_layout(**base_layout(title or "basins of attraction of gradient descent", height=560,
                                     width=720))
-    return fig
-
-
-def gd_path_figure(toy, start, *, step: float, n_iter: int, critical=None,
-                   title: str | None = None) -> go.Figure:
-    """Run gradient descent from ``start`` (shape (2,)) and draw its path on the contour plot.
-
-    Meant for the live-kernel widget of chapter 1 (recomputed for each slider position).
-    """
-    x0 = as_float_array(start, "start", ndim=1)
-    res = euclidean.gradient_descent(toy, x0[None, :], step=step, n_iter=n_iter, record=True, blowup=1e3)
-    fig = contour_figure(toy, critical, resolution=81, trajectories=res.trajectory)
-    end = res.points[0]
-    fig.update_layout(title=dict(text=title or (f"{res.iterations[0]} steps of size {step:g}: "
-                                                f"ends at ({end[0]:.3f}, {end[1]:.3f})"), x=0.5))
     return fig
 
 

@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 from ..critical import TYPE_ORDER
 from ..objectives import TensorObjective, as_matrix
 from ..sphere import lat_lon_mesh
-from .style import CRITICAL_COLORS, CRITICAL_SYMBOLS, LINE_COLORS, base_layout
+from .style import CRITICAL_COLORS, CRITICAL_SYMBOLS_3D, LINE_COLORS, base_layout
 
 __all__ = ["landscape_figure", "landscape_slider", "trajectory_figure", "convergence_figure",
            "phase_transition_heatmap", "recovery_histogram", "correlation_histogram", "coverage_figure"]
@@ -44,7 +44,7 @@ def _check_3d(A) -> np.ndarray:
 def _surface(mesh, values, *, colorbar: bool = True) -> go.Surface:
     v = _round(values, 4)
     return go.Surface(x=_round(mesh[..., 0]), y=_round(mesh[..., 1]), z=_round(mesh[..., 2]), surfacecolor=v,
-                      cmin=float(v.min()), cmax=float(v.max()), colorscale="Viridis", opacity=0.95,
+                      cmin=float(v.min()), cmax=float(v.max()), colorscale="Viridis",
                       showscale=colorbar, colorbar=dict(title="f(q)", len=0.6), name="f",
                       hovertemplate="f = %{surfacecolor:.4f}<extra></extra>")
 
@@ -52,7 +52,7 @@ def _surface(mesh, values, *, colorbar: bool = True) -> go.Surface:
 def _columns_trace(A) -> go.Scatter3d:
     pts = np.concatenate([A.T, -A.T]) * 1.08
     return go.Scatter3d(x=_round(pts[:, 0]), y=_round(pts[:, 1]), z=_round(pts[:, 2]), mode="markers",
-                        marker=dict(size=3, color="black", symbol="cross"), name="±aᵢ (columns)",
+                        marker=dict(size=3, color="black", symbol="circle-open"), name="±aᵢ (columns)",
                         hoverinfo="name")
 
 
@@ -64,10 +64,11 @@ def _critical_traces(critical) -> list:
             pts = np.empty((0, 3))
         else:
             mask = critical.of_type(t)
-            pts = np.concatenate([critical.points[mask], -critical.points[mask]]) * 1.03
+            # Just off the (opaque) unit sphere, so the markers are not half buried in it.
+            pts = np.concatenate([critical.points[mask], -critical.points[mask]]) * 1.04
         traces.append(go.Scatter3d(
             x=_round(pts[:, 0]), y=_round(pts[:, 1]), z=_round(pts[:, 2]), mode="markers", name=t.value,
-            marker=dict(size=5, color=CRITICAL_COLORS[t], symbol=CRITICAL_SYMBOLS[t],
+            marker=dict(size=5, color=CRITICAL_COLORS[t], symbol=CRITICAL_SYMBOLS_3D[t],
                         line=dict(color="white", width=1)), hoverinfo="name"))
     return traces
 

@@ -47,13 +47,6 @@ def test_draws_once_and_redraws_on_change():
     assert len(box.children[-1].outputs) == 1, "each redraw replaces the figure"
 
 
-def test_viz_live_still_offers_live_figure():
-    """Chapters 1 and 4 import it from landscape_lib.viz.live: the same function."""
-    from landscape_lib.viz.live import live_figure as old
-
-    assert old is explore.live_figure
-
-
 def test_bad_input_is_a_clear_error():
     with pytest.raises(ValueError, match="callable"):
         explore.live_figure(None, {"a": widgets.IntSlider()})
@@ -161,3 +154,17 @@ def test_data_landscape_is_reproducible_and_gap_shrinks_with_samples():
 def test_data_landscape_bad_parameters(kw, match):
     with pytest.raises(ValueError, match=match):
         explore.data_landscape(**{"p": 100, **kw})
+
+
+def test_gradient_descent_path_title_reports_the_run():
+    import numpy as np
+
+    from landscape_lib import explore, toy2d
+
+    toy = toy2d.strict_saddle()
+    fig = explore.gradient_descent_path(toy, [1.0, 0.0], step=0.1, n_iter=20)
+    gd = [tr for tr in fig.data if tr.name == "gradient descent"]
+    assert len(gd) == 1
+    # On the stable manifold (the x-axis) gradient descent moves toward the saddle along y = 0.
+    assert np.all(np.asarray(gd[0].y) == 0) and gd[0].x[-1] < gd[0].x[0]
+    assert fig.layout.title.text.startswith("20 steps of size 0.1")

@@ -156,16 +156,6 @@ def test_basin_figure_names_global_share():
     assert set(_marker_traces(fig)) == {"strict saddle", "maximizer"}
 
 
-def test_gd_path_figure_title_reports_the_run():
-    toy = toy2d.strict_saddle()
-    fig = plane.gd_path_figure(toy, [1.0, 0.0], step=0.1, n_iter=20)
-    gd = [tr for tr in fig.data if tr.name == "gradient descent"]
-    assert len(gd) == 1
-    # On the stable manifold (the x-axis) gradient descent moves toward the saddle along y = 0.
-    assert np.all(np.asarray(gd[0].y) == 0) and gd[0].x[-1] < gd[0].x[0]
-    assert fig.layout.title.text.startswith("20 steps of size 0.1")
-
-
 def test_3d_figures_are_opaque_and_use_glyphs_every_browser_has():
     """Translucent WebGL surfaces show a seam; plotly's 3-D "x" marker is an emoji (a box without an
     emoji font). Markers sit slightly above the opaque surface so that they stay visible."""

@@ -44,7 +44,7 @@ def test_landscape_figure_traces_colours_and_critical_points(crit_orth):
     assert [_n_points(t) for t in fig.data[2:]] == [6, 12, 8, 0]
     # markers are drawn just outside the unit sphere
     mins = np.c_[fig.data[2].x, fig.data[2].y, fig.data[2].z]
-    np.testing.assert_allclose(np.linalg.norm(mins, axis=1), 1.03, atol=2e-3)
+    np.testing.assert_allclose(np.linalg.norm(mins, axis=1), 1.04, atol=2e-3)
 
 
 def test_landscape_figure_options_and_errors():
@@ -150,3 +150,21 @@ def test_correlation_histogram_counts_on_the_unit_interval():
     assert fig.data[0].histnorm is None  # counts of starts, not fractions
     assert (fig.data[0].xbins.start, fig.data[0].xbins.size) == (0, 0.01)
     assert tuple(fig.layout.xaxis.range) == (0, 1.01) and fig.layout.title.text == "t"
+
+
+def test_sphere_is_opaque_and_markers_use_plain_glyphs():
+    """A translucent WebGL sphere shows its far side as a seam; plotly's 3-D "x" marker is an emoji."""
+    import numpy as np
+
+    from landscape_lib import critical, objectives, sphere_critical
+    from landscape_lib.viz import sphere as viz_sphere
+
+    A = np.eye(3)
+    crit = sphere_critical.find_critical_points(objectives.TensorObjective(A), n_starts=60, rng=0)
+    fig = viz_sphere.landscape_figure(A, crit)
+    assert all(t.opacity in (None, 1) for t in fig.data if t.type == "surface")
+    markers = [t for t in fig.data if t.type == "scatter3d"]
+    assert markers and all(t.marker.symbol != "x" for t in markers)
+    saddles = next(t for t in markers if t.name == critical.CriticalType.STRICT_SADDLE.value)
+    radius = np.linalg.norm(np.column_stack([saddles.x, saddles.y, saddles.z]), axis=1)
+    assert np.all(radius > 1.0), "lifted off the unit sphere"
