@@ -11,7 +11,7 @@ book: venv
 	$(BIN)/python scripts/build_book.py
 
 ## execute: re-execute the chapters in place (their committed outputs are the regression reference)
-execute: venv
+execute: venv browser
 	$(BIN)/python scripts/execute_notebooks.py $(NB)
 
 ## test: install, lint, unit tests, smoke run, nbval, render the committed outputs, browser checks

@@ -175,6 +175,9 @@ def execute(path: Path, output: Path, parameters: dict | None) -> float:
             execution_timeout=CELL_TIMEOUT_S,
         )
         strip_volatile(tmp, name=output.stem)  # the ids depend on the chapter, not on the temporary name
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would otherwise replace the notebook's mode
         os.replace(tmp, output)
     except pm.PapermillExecutionError as exc:
         index = own_cell_index(path, exc.cell_index, injected=bool(parameters))
@@ -199,6 +202,8 @@ def main(argv=None) -> int:
                         help="use the quick parameters of tests/book/smoke_parameters.yml")
     parser.add_argument("--extra", action="append", default=[], metavar="NAME=YAML",
                         help="override one parameter for every notebook (repeatable)")
+    parser.add_argument("--no-fallbacks", action="store_true",
+                        help="in place: skip the static PNG beside each figure (scripts/figures.py)")
     args = parser.parse_args(argv)
 
     notebooks = [p.resolve() for p in args.notebooks] or toc_notebooks()
@@ -225,6 +230,15 @@ def main(argv=None) -> int:
         total += seconds
         print(f"  done in {seconds:.1f} s", flush=True)
     print(f"executed {len(notebooks)} notebook(s) in {total:.1f} s")
+    if not args.output_dir and not args.smoke and not args.no_fallbacks:
+        # The committed chapters carry a static PNG beside each interactive figure, for the readers whose
+        # viewer cannot draw plotly's JSON (GitHub, nbviewer, Colab before running).
+        import figures
+
+        start = time.perf_counter()
+        with figures.renderer() as render:
+            count = sum(figures.add_fallbacks(path, render) for path in notebooks)
+        print(f"static fallbacks for {count} figure(s) in {time.perf_counter() - start:.1f} s")
     return 0
 
 

@@ -37,7 +37,7 @@ SHOTS = ROOT / "_build" / "screenshots"
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 WIDTH = 760  # px: the text width of the rendered book's pages
 # Bump when the drawing changes (viewport, fonts, page): every cached rendering is then redone.
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"
 
 PAGE = f"""<!doctype html><html><head><meta charset="utf-8">
 <style>body{{margin:0;background:#fff;font-family:sans-serif}} #fig{{width:{WIDTH}px}}</style>
@@ -122,10 +122,23 @@ class Renderer:
                    {width: width, height: height}), {displayModeBar: false})
                    .then(() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))));
                }""", [figure, WIDTH, height])
-        data = self.page.locator("#fig").screenshot(animations="disabled")
+        data = _compact(self.page.locator("#fig").screenshot(animations="disabled"))
         CACHE.mkdir(parents=True, exist_ok=True)
         cached.write_bytes(data)
         return data
+
+
+def _compact(png: bytes) -> bytes:
+    """The screenshot as a 256-colour PNG: a fallback image, a fraction of the size (deterministic)."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    image = Image.open(BytesIO(png)).convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+                                                             dither=Image.Dither.NONE)
+    out = BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 @contextlib.contextmanager
@@ -159,6 +172,8 @@ def add_fallbacks(path: Path, render: Renderer) -> int:
                 figure = data[PLOTLY_MIME]
                 figure = json.loads(figure) if isinstance(figure, str) else figure
                 data["image/png"] = base64.b64encode(render.png(figure)).decode()
+                # Which figure the PNG shows, so that a test can tell a stale fallback from a current one.
+                out.setdefault("metadata", {})["landscape_figure"] = figure_key(figure)
                 count += 1
     text = nbformat.writes(nb)
     path.write_text(text if text.endswith("\n") else text + "\n")

@@ -74,6 +74,25 @@ class TestChapter:
                 assert "text/html" not in data or IGNORE in tags(cell), \
                     f"code cell {i}: HTML output in a compared cell"
 
+    def test_every_figure_has_its_static_fallback(self, path):
+        """Each plotly output carries the PNG of that very figure (make execute renders them): GitHub,
+        nbviewer and Colab before running show it where they cannot draw plotly's JSON."""
+        import base64
+        import sys as _sys
+
+        _sys.path.insert(0, str(ROOT / "scripts"))
+        import figures
+
+        for i, cell in enumerate(read(path).cells):
+            for out in cell.get("outputs", []):
+                data = out.get("data", {})
+                if PLOTLY_MIME not in data:
+                    continue
+                assert "image/png" in data, f"cell {i}: a figure without its static PNG (run make execute)"
+                assert base64.b64decode(data["image/png"])[:8] == b"\x89PNG\r\n\x1a\n", f"cell {i}: not a PNG"
+                key = out.get("metadata", {}).get("landscape_figure")
+                assert key == figures.figure_key(data[PLOTLY_MIME]), f"cell {i}: the PNG shows an older figure"
+
     def test_compared_cells_write_nothing_to_stderr(self, path):
         nb = read(path)
         for i, cell in enumerate(code_cells(nb)):
