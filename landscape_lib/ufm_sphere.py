@@ -25,7 +25,9 @@ from . import losses, sphere, ufm
 from ._validation import as_rng, check_positive, check_scalar
 
 __all__ = ["loss", "riemannian_gradient", "riemannian_hessian_vector", "smallest_hessian_eigenvalues",
-           "random_point", "fit", "SphereRun", "min_pairwise_angle", "best_min_angle", "rotation_orbit_dimension"]
+           "random_point", "fit", "SphereRun", "min_pairwise_angle", "best_min_angle", "rotation_orbit_dimension",
+           "minimize_on_spheres", "symmetric_subspace", "symmetric_critical_point", "certify", "SphereCertificate",
+           "escape_profile"]
 
 
 def _check(W, H, tau):
@@ -261,3 +263,270 @@ def rotation_orbit_dimension(K: int, d: int, rank: int) -> int:
     r = check_scalar(rank, "rank", integer=True, low=0, high=d)
     m = d - r
     return d * (d - 1) // 2 - m * (m - 1) // 2
+
+
+# ----------------------------------------------------------------------------------------------------
+# Minimizing on products of spheres; symmetric critical points and their certificates (chapter 4b, §3-4)
+# ----------------------------------------------------------------------------------------------------
+
+def minimize_on_spheres(fun, blocks, radii, *, project=None, steps: int = 5000, gtol: float = 1e-12):
+    r"""Minimize a function of arrays whose rows lie on spheres, by L-BFGS on the normalized parametrization.
+
+    Used in chapter 4b (the layer-peeled model, :mod:`landscape_lib.ufm_imbalanced`, and the symmetric
+    critical points of this module). Every row (last axis) of block ``j`` is constrained to the sphere of
+    radius ``radii[j]``. The free variables are unconstrained rows :math:`u`, mapped to :math:`r u/\|u\|`; the
+    objective is then smooth away from :math:`u = 0`, and its gradient in :math:`u` is
+    :math:`(r/\|u\|) P_{u^\perp}\nabla F`, the Riemannian gradient scaled. scipy's L-BFGS-B minimizes it. The
+    Riemannian gradient returned is the tangent projection of the Euclidean one at the final point (for a
+    sphere of radius :math:`r`, :math:`P_x\nabla F` with :math:`P_x = I - xx^\top/r^2`).
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(blocks) -> (value, grads)``: the value and the Euclidean gradients (a list shaped like ``blocks``).
+    blocks : sequence of array_like of shape (..., m_j)
+        The start; rows need not have the right norm (they are rescaled).
+    radii : sequence of float
+        One positive radius per block.
+    project : callable, optional
+        ``project(blocks) -> blocks``, a linear projection onto a subspace invariant under the gradient (a
+        symmetry's fixed points); applied to the start and to every gradient.
+    steps : int, default 5000
+    gtol : float, default 1e-12
+
+    Returns
+    -------
+    blocks : list of ndarray
+        The final point, rows on their spheres.
+    value : float
+    grad_norm : float
+        Norm of the Riemannian gradient at the final point.
+    """
+    from scipy.optimize import minimize
+
+    blocks = [np.array(b, dtype=np.float64) for b in blocks]
+    radii = [check_positive(r, "radius") for r in radii]
+    if len(radii) != len(blocks):
+        raise ValueError(f"give one radius per block; got {len(radii)} radii for {len(blocks)} blocks")
+    steps = check_positive(steps, "steps", integer=True)
+    check_positive(gtol, "gtol")
+    P = (lambda bl: bl) if project is None else project
+    shapes = [b.shape for b in blocks]
+    cuts = np.cumsum([b.size for b in blocks])[:-1]
+
+    def split(x):
+        return [p.reshape(s) for p, s in zip(np.split(x, cuts), shapes, strict=True)]
+
+    def to_point(us):
+        return [r * u / np.linalg.norm(u, axis=-1, keepdims=True) for u, r in zip(us, radii, strict=True)]
+
+    def fg(x):
+        us = split(x)
+        xs = to_point(us)
+        value, grads = fun(xs)
+        grads = P([np.asarray(g, dtype=np.float64) for g in grads])
+        out = []
+        for u, p, g, r in zip(us, xs, grads, radii, strict=True):
+            tang = g - np.sum(p * g, axis=-1, keepdims=True) * p / r**2
+            out.append((r / np.linalg.norm(u, axis=-1, keepdims=True) * tang).ravel())
+        return float(value), np.concatenate(out)
+
+    x0 = np.concatenate([b.ravel() for b in P(to_point(blocks))])
+    res = minimize(fg, x0, jac=True, method="L-BFGS-B", options=dict(maxiter=steps, gtol=gtol, ftol=0.0, maxcor=30))
+    xs = to_point(P(to_point(split(res.x))))
+    value, grads = fun(xs)
+    rg = [g - np.sum(p * g, axis=-1, keepdims=True) * p / r**2 for p, g, r in zip(xs, grads, radii, strict=True)]
+    return xs, float(value), float(math.sqrt(sum(float(np.sum(g**2)) for g in rg)))
+
+
+def symmetric_subspace(K: int, n: int, d: int, *, rank: int | None = None, merge=None):
+    r"""Projection onto the fixed points of a symmetry of :math:`F` (ambient arrays ``[W, H]``).
+
+    Used in chapter 4b, section 4. As in :func:`landscape_lib.ufm_critical.symmetric_subspace`:
+
+    - ``rank`` ``r``: every row in the span of the first ``r`` coordinates (the fixed points of the
+      reflections of the other ``d - r``); on the spheres, the rows lie on a great sphere :math:`S^{r-1}`;
+    - ``merge``: classes of a group share ``w_k`` and ``h_{k,i}`` sample by sample (the fixed points of the
+      relabellings within the group).
+
+    These maps act by isometries of the product of spheres and leave :math:`F` unchanged, so the Riemannian
+    gradient at a fixed point is fixed, and a critical point of :math:`F` restricted to the fixed points is
+    critical (symmetric criticality).
+
+    Returns
+    -------
+    callable
+        ``project([W, H]) -> [W, H]`` for ``W`` of shape (K, d), ``H`` of shape (K, n, d): linear (it is
+        applied to points before normalization and to gradients).
+    """
+    K = check_scalar(K, "K", integer=True, low=2)
+    n = check_scalar(n, "n", integer=True, low=1)
+    d = check_scalar(d, "d", integer=True, low=1)
+    if rank is not None:
+        rank = check_scalar(rank, "rank", integer=True, low=1, high=d)
+    from .ufm_critical import _check_groups
+
+    groups = _check_groups(K, merge)
+
+    def project(blocks):
+        W, H = (np.array(b, dtype=np.float64, copy=True) for b in blocks)
+        if rank is not None:
+            W[..., rank:] = 0.0
+            H[..., rank:] = 0.0
+        for g in groups:
+            W[g] = W[g].mean(axis=0, keepdims=True)
+            H[g] = H[g].mean(axis=0, keepdims=True)
+        return [W, H]
+    return project
+
+
+@dataclass(frozen=True)
+class SphereCertificate:
+    """A certified critical point of the normalized-feature model (:func:`certify`).
+
+    Attributes
+    ----------
+    W : ndarray of shape (K, d)
+    H : ndarray of shape (K, n, d)
+    loss : float
+    grad_norm : float
+        Norm of the Riemannian gradient.
+    eigenvalues : ndarray of shape (k,)
+        The ``k`` smallest eigenvalues of the Riemannian Hessian on the tangent space (Lanczos), ascending.
+    escape : ndarray of shape (K d + K n d,)
+        Unit tangent eigenvector of the smallest one (``W`` then ``H`` flattened).
+    """
+
+    W: np.ndarray
+    H: np.ndarray
+    loss: float
+    grad_norm: float
+    eigenvalues: np.ndarray
+    escape: np.ndarray
+
+    @property
+    def lambda_min(self) -> float:
+        return float(self.eigenvalues[0])
+
+
+def certify(W, H, *, tau: float, loss="ce", k: int = 1, rng=0) -> SphereCertificate:
+    r"""Riemannian gradient norm and the smallest Riemannian Hessian eigenvalues at a point (chapter 4b, §4).
+
+    The Hessian is :math:`\operatorname{Hess}F[v] = P_x(\nabla^2F\,v) - \langle x, \nabla F\rangle v` row by
+    row (:func:`landscape_lib.sphere.riemannian_hessian_vector`), its eigenvalues by Lanczos
+    (:func:`smallest_hessian_eigenvalues`).
+
+    Returns
+    -------
+    SphereCertificate
+    """
+    value, gW, gH = riemannian_gradient(W, H, tau=tau, loss=loss)
+    vals, vecs = smallest_hessian_eigenvalues(W, H, tau=tau, loss=loss, k=k, rng=rng)
+    return SphereCertificate(W=np.array(W, dtype=np.float64), H=np.array(H, dtype=np.float64), loss=value,
+                             grad_norm=math.sqrt(float(np.sum(gW**2) + np.sum(gH**2))), eigenvalues=vals,
+                             escape=vecs[:, 0] / np.linalg.norm(vecs[:, 0]))
+
+
+def _newton_polish(W, H, tau, loss, project, steps):
+    """Riemannian Newton steps (MINRES on the tangent space of the fixed points), halving until |grad| drops."""
+    from scipy.sparse.linalg import LinearOperator, minres
+
+    K, n, d = H.shape
+    D = K * d + K * n * d
+
+    def flat(a, b):
+        return np.concatenate([a.ravel(), b.ravel()])
+
+    def split(v):
+        return v[: K * d].reshape(K, d), v[K * d:].reshape(K, n, d)
+
+    def grad(W, H):
+        _, gW, gH = _euclidean(W, H, tau, loss)
+        return project([sphere.project(W, gW), sphere.project(H, gH)])
+
+    g = grad(W, H)
+    for _ in range(steps):
+        gn = math.sqrt(sum(float(np.sum(a**2)) for a in g))
+        if gn < 1e-14:
+            break
+
+        def mv(v, W=W, H=H):
+            a, c = split(np.ravel(v))
+            tW, tH = project([sphere.project(W, a), sphere.project(H, c)])
+            return flat(*project(list(_rhvp(W, H, tW, tH, tau, loss))))
+
+        delta, _ = minres(LinearOperator((D, D), matvec=mv, dtype=np.float64), -flat(*g), rtol=1e-12, maxiter=20 * D)
+        dW, dH = project(list(split(delta)))
+        t = 1.0
+        while t > 1e-6:
+            Wt, Ht = project([sphere.retract(W, t * dW), sphere.retract(H, t * dH)])
+            Wt, Ht = sphere.normalize(Wt), sphere.normalize(Ht)
+            gt = grad(Wt, Ht)
+            if math.sqrt(sum(float(np.sum(a**2)) for a in gt)) < gn:
+                W, H, g = Wt, Ht, gt
+                break
+            t /= 2
+        else:
+            break
+    return W, H
+
+
+def symmetric_critical_point(K: int, n: int, d: int, *, tau: float, rank: int | None = None, merge=None,
+                             loss="ce", rng=0, steps: int = 3000, newton_steps: int = 10):
+    r"""A critical point of the normalized-feature model from a symmetry (chapter 4b, section 4).
+
+    Minimizes :math:`F` on the fixed points of the symmetry (:func:`symmetric_subspace`) by L-BFGS on the
+    normalized parametrization (:func:`minimize_on_spheres`) from a random start, then takes Riemannian Newton
+    steps there (MINRES on the tangent space, a least-squares step where the Hessian is singular). By
+    symmetric criticality the result is a critical point of :math:`F` on the whole product of spheres; check
+    it with :func:`certify`.
+
+    Parameters
+    ----------
+    K, n, d : int
+    tau : float
+    rank, merge
+        The symmetry, as in :func:`symmetric_subspace`.
+    loss : Loss or str, default "ce"
+    rng : None, int or Generator, default 0
+        Seeds the random start.
+    steps, newton_steps : int
+
+    Returns
+    -------
+    W : ndarray of shape (K, d)
+    H : ndarray of shape (K, n, d)
+    """
+    check_positive(tau, "tau")
+    loss = losses.as_loss(loss)
+    project = symmetric_subspace(K, n, d, rank=rank, merge=merge)
+    newton_steps = check_scalar(newton_steps, "newton_steps", integer=True, low=0)
+    W0, H0 = random_point(K, n, d, rng=rng)
+
+    def fun(blocks):
+        value, gW, gH = _euclidean(blocks[0], blocks[1], tau, loss)
+        return value, [gW, gH]
+
+    (W, H), _, _ = minimize_on_spheres(fun, [W0, H0], [1.0, 1.0], project=project, steps=steps)
+    return _newton_polish(W, H, tau, loss, project, newton_steps)
+
+
+def escape_profile(certificate: SphereCertificate, steps, *, tau: float, loss="ce") -> np.ndarray:
+    r""":math:`F(R_x(t v)) - F(x)` along the escape eigenvector ``v`` (retraction row by row), for each ``t``.
+
+    Used in chapter 4b, section 4. To second order it is :math:`t^2\lambda_{\min}/2` (the retraction
+    :math:`x \mapsto (x + v)/\|x + v\|` is second order).
+
+    Returns
+    -------
+    ndarray of shape (S,)
+    """
+    c = certificate
+    K, n, d = c.H.shape
+    vW, vH = c.escape[: K * d].reshape(K, d), c.escape[K * d:].reshape(K, n, d)
+    t = np.asarray(steps, dtype=np.float64).ravel()
+    return np.array([loss_fn(sphere.retract(c.W, s * vW), sphere.retract(c.H, s * vH), tau=tau, loss=loss)
+                     for s in t]) - c.loss
+
+
+loss_fn = loss

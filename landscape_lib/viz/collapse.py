@@ -17,7 +17,8 @@ from .._validation import as_float_array
 from .style import LINE_COLORS, base_layout
 
 __all__ = ["METRIC_TITLES", "metrics_sweep_figure", "nc_curves_figure", "etf_animation_figure",
-           "threshold_figure", "loss_slice_figure", "critical_values_figure", "angles_figure"]
+           "threshold_figure", "loss_slice_figure", "critical_values_figure", "angles_figure",
+           "minority_collapse_figure"]
 
 #: Short titles of the CollapseMetrics fields.
 METRIC_TITLES = {
@@ -361,3 +362,69 @@ def angles_figure(points: Mapping[str, np.ndarray], *, title: str | None = None)
                                      yaxis=dict(range=[-1.1, 1.1]), zaxis=dict(range=[-1.1, 1.1])))
     fig.update_layout(**base_layout(title, height=480))
     return fig
+
+
+def minority_collapse_figure(ratios, cosine_curves: Mapping[str, np.ndarray], grams: Mapping[str, np.ndarray], *,
+                             minority: Sequence[int], title: str | None = None) -> go.Figure:
+    r"""Minority collapse against the imbalance ratio: cosine curves, and cosine matrices with a slider over R.
+
+    Used in chapter 4b, section 3. Top: the mean cosine between the minority classifier rows against
+    :math:`R` (log axis), one curve per model (gaps where the rows vanish). Bottom: for each model the
+    :math:`K \times K` matrix of cosines between classifier rows at the :math:`R` the slider selects (blank
+    rows and columns for zero rows).
+
+    Parameters
+    ----------
+    ratios : array_like of shape (S,)
+    cosine_curves : mapping of str to array_like of shape (S,)
+        NaN where undefined.
+    grams : mapping of str to array_like of shape (S, K, K)
+        Gram matrices :math:`WW^\top` per ratio, same keys as ``cosine_curves``.
+    minority : sequence of int
+        The minority classes (marked on the matrices' axes).
+    """
+    R = as_float_array(ratios, "ratios", ndim=1)
+    names = list(cosine_curves)
+    if list(grams) != names:
+        raise ValueError(f"grams and cosine_curves must have the same keys; got {list(grams)} and {names}")
+    G = {k: as_float_array(v, f"grams[{k!r}]", ndim=3, allow_empty=False) for k, v in grams.items()}
+    if any(g.shape[0] != R.size for g in G.values()):
+        raise ValueError(f"every grams entry must have one matrix per ratio ({R.size})")
+    K = next(iter(G.values())).shape[1]
+    labels = [f"{k}{'*' if k in set(minority) else ''}" for k in range(K)]
+    fig = make_subplots(rows=2, cols=len(names), specs=[[{"colspan": len(names)}] + [None] * (len(names) - 1),
+                                                         [{} for _ in names]],
+                        row_heights=[0.45, 0.55], vertical_spacing=0.14,
+                        subplot_titles=["minority cosine against R"] + names)
+    for j, name in enumerate(names):
+        c = np.asarray(cosine_curves[name], dtype=float)
+        fig.add_trace(go.Scatter(x=_round(R), y=[None if not np.isfinite(v) else float(v) for v in _round(c)],
+                                 mode="lines+markers", name=name, line=dict(color=LINE_COLORS[j % len(LINE_COLORS)])),
+                      row=1, col=1)
+    n_curves = len(names)
+
+    def cos_matrix(g):
+        d = np.sqrt(np.clip(np.diag(g), 0, None))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            c = g / np.outer(d, d)
+        c[(d < 1e-9 * max(d.max(), 1e-300))[:, None] | (d < 1e-9 * max(d.max(), 1e-300))[None, :]] = np.nan
+        return [[None if not np.isfinite(v) else float(v) for v in row] for row in _round(c, 3)]
+
+    for s in range(R.size):
+        for j, name in enumerate(names):
+            fig.add_trace(go.Heatmap(z=cos_matrix(G[name][s]), x=labels, y=labels, zmin=-1, zmax=1,
+                                     colorscale="RdBu", reversescale=True, showscale=j == 0 and s == 0,
+                                     visible=s == 0, hovertemplate="cos(w_%{y}, w_%{x}) = %{z}<extra></extra>"),
+                          row=2, col=j + 1)
+    steps = []
+    for s in range(R.size):
+        vis = [True] * n_curves + [t == s for t in range(R.size) for _ in names]
+        steps.append(dict(method="update", label=f"{R[s]:g}", args=[{"visible": vis}]))
+    fig.update_layout(sliders=[dict(active=0, steps=steps, currentvalue=dict(prefix="R = "), pad=dict(t=40))])
+    fig.update_xaxes(type="log", title_text="imbalance ratio R", row=1, col=1)
+    fig.update_yaxes(title_text="cosine", range=[-0.4, 1.05], row=1, col=1)
+    for j in range(len(names)):
+        fig.update_yaxes(autorange="reversed", row=2, col=j + 1)
+    fig.update_layout(**base_layout(title, height=720))
+    return fig
+

@@ -55,3 +55,38 @@ def test_best_min_angle_and_errors():
         ufm_sphere.loss(*ufm_sphere.random_point(3, 2, 2, rng=0), tau=0.0)
     with pytest.raises(ValueError, match="loss must be one of"):
         ufm_sphere.fit(3, 2, 2, tau=1.0, loss="hinge", steps=1)
+
+
+@pytest.mark.parametrize(("kw", "negative"), [(dict(rank=2), True), (dict(merge=[[0, 1]]), True),
+                                              (dict(rank=1), True), (dict(rank=3), False)])
+def test_symmetric_critical_points_certified(kw, negative):
+    K, n, d, tau = 4, 2, 5, 5.0
+    W, H = ufm_sphere.symmetric_critical_point(K, n, d, tau=tau, **kw)
+    np.testing.assert_allclose(np.linalg.norm(W, axis=1), 1.0, atol=1e-14)
+    cert = ufm_sphere.certify(W, H, tau=tau)
+    assert cert.grad_norm < 1e-8
+    if negative:
+        assert cert.lambda_min < -1e-4
+        t = np.array([1e-2, 1e-3])
+        drop = ufm_sphere.escape_profile(cert, t, tau=tau)
+        np.testing.assert_allclose(drop / (0.5 * t**2 * cert.lambda_min), 1.0, atol=0.05)
+    else:                                       # rank K - 1: the simplex ETF, the global minimizer
+        assert cert.lambda_min > -1e-8
+        assert ufm_sphere.min_pairwise_angle(W) == pytest.approx(math.degrees(math.acos(-1 / 3)), abs=1e-6)
+
+
+def test_minimize_on_spheres_keeps_radii_and_errors():
+    target = np.array([3.0, 4.0])
+
+    def fun(blocks):
+        return float(-blocks[0] @ target), [-target]
+
+    (x,), value, gn = ufm_sphere.minimize_on_spheres(fun, [np.array([1.0, -1.0])], [2.0])
+    np.testing.assert_allclose(x, 2.0 * target / 5.0, atol=1e-7)
+    assert value == pytest.approx(-10.0) and gn < 1e-6
+    with pytest.raises(ValueError, match="one radius per block"):
+        ufm_sphere.minimize_on_spheres(fun, [np.ones(2)], [1.0, 1.0])
+    with pytest.raises(ValueError, match="radius"):
+        ufm_sphere.minimize_on_spheres(fun, [np.ones(2)], [0.0])
+    with pytest.raises(ValueError, match="merge"):
+        ufm_sphere.symmetric_subspace(3, 2, 3, merge=[[0]])
