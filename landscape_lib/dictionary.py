@@ -52,6 +52,7 @@ from .sphere import as_points
 __all__ = [
     "bernoulli_gaussian", "sample_data", "expectation_constants", "normalize_data", "normalization_offset",
     "expected_fourth_moment", "constant_term", "MonteCarloMoment", "monte_carlo_fourth_moment",
+    "sample_fourth_cumulant", "monte_carlo_fourth_cumulant",
 ]
 
 
@@ -233,7 +234,8 @@ def expected_fourth_moment(A, q, theta: float, p: int = 1) -> np.ndarray:
 
 @dataclass(frozen=True)
 class MonteCarloMoment:
-    """Monte Carlo estimate of the per-sample moment :math:`\\mathbb{E}(q^\\top y)^4` (chapter 3).
+    """Monte Carlo estimate of the per-sample moment :math:`\\mathbb{E}(q^\\top y)^4`, or of the fourth
+    cumulant :math:`\\kappa_4(q^\\top y)` (:func:`monte_carlo_fourth_cumulant`) (chapter 3).
 
     Attributes
     ----------
@@ -351,3 +353,86 @@ def normalization_offset(n: int, m: int, theta: float) -> float:
     """
     c1, c2 = expectation_constants(n, m, theta)
     return c2 / (4.0 * c1)
+
+
+# ----------------------------------------------------------------------------------------------------
+# the fourth cumulant
+# ----------------------------------------------------------------------------------------------------
+
+def sample_fourth_cumulant(Y, q) -> np.ndarray:
+    r"""The unbiased sample fourth cumulant of :math:`q^\top y` over the columns of ``Y`` (zero mean known).
+
+    Parameters
+    ----------
+    Y : array_like of shape (n, p)
+        Samples, one per column, ``p >= 2``.
+    q : array_like of shape (..., n)
+        Any finite points.
+
+    Returns
+    -------
+    ndarray of shape (...)
+        With :math:`z_j = q^\top y_j`,
+
+        .. math:: \hat\kappa_4 = \frac{(p+2)\sum_j z_j^4 - 3\bigl(\sum_j z_j^2\bigr)^2}{p(p-1)},
+
+        whose expectation is :math:`\mathbb{E}z^4 - 3(\mathbb{E}z^2)^2`; for Bernoulli(θ)–Gaussian codes
+        :math:`3\theta(1-\theta)\|A^\top q\|_4^4` for every dictionary ``A`` (chapter 3, section 3;
+        :class:`landscape_lib.objectives.CumulantObjective` is :math:`-\hat\kappa_4/(12\theta(1-\theta))`).
+    """
+    Y = as_float_array(Y, "Y", ndim=2)
+    p = Y.shape[1]
+    if p < 2:
+        raise ValueError(f"Y must have p >= 2 samples; got shape {Y.shape}")
+    q = as_float_array(q, "q", min_ndim=1, last_dim=Y.shape[0])
+    with one_blas_thread():
+        z2 = (q @ Y) ** 2
+    s2 = np.sum(z2, axis=-1)
+    s4 = np.sum(z2 * z2, axis=-1)
+    return ((p + 2.0) * s4 - 3.0 * s2**2) / (p * (p - 1.0))
+
+
+def monte_carlo_fourth_cumulant(A, q, theta: float, n_samples: int, *, batches: int = 20,
+                                rng=None) -> MonteCarloMoment:
+    r"""Estimate :math:`\kappa_4(q^\top y)`, :math:`y = Ax`, by sampling codes (chapter 3, section 3).
+
+    The samples are cut into ``batches`` equal batches; each gives an unbiased estimate
+    (:func:`sample_fourth_cumulant`), and the result is their mean with the standard error of that mean
+    (their standard deviation over :math:`\sqrt{\text{batches}}`).
+
+    Parameters
+    ----------
+    A : array_like of shape (n, m)
+        Dictionary with unit-norm columns (any frame).
+    q : array_like of shape (..., n)
+        Unit vectors; all are evaluated on the same samples.
+    theta : float
+        Sparsity level in (0, 1).
+    n_samples : int
+        Number of samples, at least ``2 * batches``.
+    batches : int, default 20
+    rng : None, int or numpy.random.Generator
+
+    Returns
+    -------
+    MonteCarloMoment
+        Compare ``mean`` with :math:`3\theta(1-\theta)\|A^\top q\|_4^4`.
+    """
+    A = _dictionary(A)
+    q = as_points(q, A.shape[0])
+    theta = _theta(theta)
+    batches = check_scalar(batches, "batches", integer=True, low=2)
+    n_samples = check_scalar(n_samples, "n_samples", integer=True, low=2 * batches)
+    gen = as_rng(rng)
+    size = n_samples // batches
+    zeta = (q @ A).reshape(-1, A.shape[1])
+    est = np.empty((batches, zeta.shape[0]))
+    with one_blas_thread():
+        for b in range(batches):
+            z2 = (zeta @ bernoulli_gaussian(A.shape[1], size, theta, rng=gen)) ** 2
+            s2, s4 = z2.sum(axis=1), np.einsum("ij,ij->i", z2, z2)
+            est[b] = ((size + 2.0) * s4 - 3.0 * s2**2) / (size * (size - 1.0))
+    shape = q.shape[:-1]
+    mean = est.mean(axis=0)
+    stderr = est.std(axis=0, ddof=1) / np.sqrt(batches)
+    return MonteCarloMoment(mean.reshape(shape), stderr.reshape(shape), size * batches)

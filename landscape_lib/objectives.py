@@ -27,6 +27,11 @@ with :math:`\zeta = M^\top q`,
 * :class:`DataObjective` is the objective of chapter 3, ``M =`` :math:`\tilde Y`, the data normalized by
   :func:`landscape_lib.dictionary.normalize_data`, whose expectation is :math:`f_A - \gamma` for a unit-norm
   tight frame (:meth:`DataObjective.offset`).
+* :class:`CumulantObjective` is chapter 3's de-biased data objective, minus a quarter of the sample fourth
+  cumulant of :math:`q^\top y`: its expectation is :math:`f_A` exactly, for every dictionary, tight or not,
+  and on all of :math:`\mathbb{R}^n`. It is not of the form :math:`-\tfrac14\|M^\top q\|_4^4`, but it is a
+  quartic form in ``q`` whose gradient is still one product with the data, so it is an
+  :class:`L4Objective` too (its own kernels) and the solvers run on it unchanged.
 
 Conventions: points ``q`` have shape ``(..., n)``, batched over leading axes, and outputs keep the leading
 shape. The *Euclidean* methods (``value``, ``euclidean_*``) accept any finite ``q``; the *Riemannian* ones
@@ -42,7 +47,7 @@ from ._threads import one_blas_thread
 from ._validation import as_float_array
 from .sphere import _inner, _riemannian_hessian, _riemannian_hessian_vector, _tangent_hessian, as_points
 
-__all__ = ["as_matrix", "L4Objective", "TensorObjective", "DataObjective", "tensor_form"]
+__all__ = ["as_matrix", "L4Objective", "TensorObjective", "DataObjective", "CumulantObjective", "tensor_form"]
 
 # Points evaluated per block by ``value``: the (points, k) intermediate stays near 2**22 floats even for data
 # with hundreds of thousands of samples.
@@ -375,7 +380,34 @@ class TensorObjective(L4Objective):
         return np.einsum("ai,bi,ci,di->abcd", A, A, A, A, optimize=True)
 
 
-class DataObjective(L4Objective):
+class _SampleObjective(L4Objective):
+    """The part shared by the data objectives: the normalized nonzero samples, ``theta`` and ``p``."""
+
+    def __init__(self, Y, theta: float):
+        Y = as_float_array(Y, "Y", ndim=2)
+        Yt = dictionary.normalize_data(Y, theta)
+        keep = np.any(Yt != 0, axis=0)
+        if not keep.any():
+            raise ValueError(f"Y must have at least one nonzero sample; all {Y.shape[1]} are zero")
+        super().__init__(Yt if keep.all() else Yt[:, keep], name="the normalized data")
+        self._theta = float(theta)  # validated by normalize_data
+        self._p = Y.shape[1]
+        # Index in Y of each kept sample, for the objectives of the first p samples (prefix_values).
+        self._sample_index = np.flatnonzero(keep)
+
+    @property
+    def theta(self) -> float:
+        return self._theta
+
+    @property
+    def p(self) -> int:
+        return self._p
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(n = {self.n}, p = {self.p}, θ = {self.theta:g})"
+
+
+class DataObjective(_SampleObjective):
     r"""The normalized data objective of chapter 3, :math:`f_{\tilde Y}(q) = -\tfrac14\|\tilde Y^\top q\|_4^4`.
 
     :math:`\tilde Y = (3\theta(1-\theta)p)^{-1/4}\,Y` (:func:`landscape_lib.dictionary.normalize_data`), so
@@ -403,29 +435,6 @@ class DataObjective(L4Objective):
     p : int
         Number of samples of ``Y``, zero ones included (the ``p`` of the normalization).
     """
-
-    def __init__(self, Y, theta: float):
-        Y = as_float_array(Y, "Y", ndim=2)
-        Yt = dictionary.normalize_data(Y, theta)
-        keep = np.any(Yt != 0, axis=0)
-        if not keep.any():
-            raise ValueError(f"Y must have at least one nonzero sample; all {Y.shape[1]} are zero")
-        super().__init__(Yt if keep.all() else Yt[:, keep], name="the normalized data")
-        self._theta = float(theta)  # validated by normalize_data
-        self._p = Y.shape[1]
-        # Index in Y of each kept sample, for the objectives of the first p samples (prefix_values).
-        self._sample_index = np.flatnonzero(keep)
-
-    @property
-    def theta(self) -> float:
-        return self._theta
-
-    @property
-    def p(self) -> int:
-        return self._p
-
-    def __repr__(self) -> str:
-        return f"DataObjective(n = {self.n}, p = {self.p}, θ = {self.theta:g})"
 
     def offset(self, m: int) -> float:
         r"""The offset :math:`\gamma = \theta\kappa^2/(4(1-\theta))`, :math:`\kappa = m/n`, of the expectation
@@ -511,6 +520,146 @@ class DataObjective(L4Objective):
         if A.shape[0] != self.n:
             raise ValueError(f"A must have n = {self.n} rows like the data; got shape {A.shape}")
         return TensorObjective(A), self._unit(q)
+
+
+class CumulantObjective(_SampleObjective):
+    r"""The fourth-cumulant data objective of chapter 3: :math:`f_{\kappa_4}(q) = -\frac{1}{4}\,
+    \hat\kappa_4(q^\top y) / (3\theta(1-\theta))`, unbiased for :math:`f_A(q)` for every dictionary.
+
+    For :math:`y = Ax` with independent Bernoulli(θ)–Gaussian code entries, fourth cumulants of independent
+    sums add and a Gaussian has none, so
+    :math:`\kappa_4(q^\top y) = \sum_i \langle a_i, q\rangle^4 \kappa_4(x_i) = 3\theta(1-\theta)\|A^\top q\|_4^4`
+    for *every* ``A``: the term :math:`3\theta^2\|A^\top q\|_2^4` of the fourth moment
+    (:func:`landscape_lib.dictionary.expected_fourth_moment`), constant on the sphere only for a tight frame,
+    is exactly what :math:`-3(\mathbb{E}(q^\top y)^2)^2` removes. With :math:`z_j = q^\top y_j` the unbiased
+    sample cumulant (zero mean known) is
+
+    .. math::
+
+        \hat\kappa_4 = \frac{(p+2)\sum_j z_j^4 - 3\bigl(\sum_j z_j^2\bigr)^2}{p(p-1)}
+        = \frac1p\sum_j z_j^4 - 3\Bigl(\frac1p\sum_j z_j^2\Bigr)^2 + O(1/p),
+
+    whose expectation is :math:`\kappa_4(q^\top y)` exactly (the plug-in version
+    ``mean(z**4) - 3 * mean(z**2)**2`` is biased by :math:`-3\operatorname{Var}(z^2)/p`). In terms of the
+    normalized data :math:`\tilde Y` (:func:`landscape_lib.dictionary.normalize_data`) and
+    :math:`\zeta = \tilde Y^\top q`, :math:`\rho = \|\zeta\|_2^2`,
+
+    .. math::
+
+        f_{\kappa_4}(q) = -\tfrac14\bigl(a\|\zeta\|_4^4 - b\rho^2\bigr), \qquad a = \frac{p+2}{p-1},\quad
+        b = \frac{3}{p-1},
+
+        \nabla f_{\kappa_4}(q) = -\tilde Y\bigl(a\,\zeta^{\circ 3} - b\rho\,\zeta\bigr), \qquad
+        \nabla^2 f_{\kappa_4}(q) = -\tilde Y\bigl(3a\operatorname{diag}(\zeta^{\circ 2})
+            - b(\rho I + 2\zeta\zeta^\top)\bigr)\tilde Y^\top ,
+
+    and :math:`\mathbb{E} f_{\kappa_4}(q) = f_A(q) = -\tfrac14\|A^\top q\|_4^4` for every ``q`` in
+    :math:`\mathbb{R}^n`: no offset, no tight frame, and the same Euclidean gradient in expectation as the
+    tensor objective. It is a quartic form in ``q`` (so :math:`\langle q, \nabla f\rangle = 4f` still holds),
+    but not a sum of fourth powers with one sign: :math:`-f_{\kappa_4}` is not convex, and the power
+    iteration :math:`q \leftarrow -\nabla f/\|\nabla f\|` (Riemannian gradient descent with step
+    :math:`1/\langle q, -\nabla f(q)\rangle`, :func:`landscape_lib.solvers.power_iteration`) is a descent step
+    only where the sample cumulant is positive, :math:`\langle q, -\nabla f(q)\rangle = -4f(q) > 0` (where it
+    is negative the same formula steps *up* hill); where it is positive it is the tensor power iteration's
+    rule with the same step in expectation, so data and tensor run one algorithm. Chapter 3, section 3.
+
+    Parameters
+    ----------
+    Y : array_like of shape (n, p)
+        Raw data, one sample per column (``p >= 2``, at least one nonzero sample).
+    theta : float
+        Sparsity level in (0, 1) of the codes that generated ``Y``.
+
+    Attributes
+    ----------
+    matrix : ndarray of shape (n, k)
+        The ``k <= p`` nonzero columns of :math:`\tilde Y` (read-only; zero samples add to neither sum).
+    theta : float
+    p : int
+        Number of samples of ``Y``, zero ones included.
+    """
+
+    def __init__(self, Y, theta: float):
+        Y = as_float_array(Y, "Y", ndim=2)
+        if Y.shape[1] < 2:
+            raise ValueError(f"Y must have p >= 2 samples for the sample cumulant; got shape {Y.shape}")
+        super().__init__(Y, theta)
+        p = float(self._p)
+        self._a = (p + 2.0) / (p - 1.0)
+        self._b = 3.0 / (p - 1.0)
+
+    def sample_cumulant(self, q) -> np.ndarray:
+        r"""The unbiased sample fourth cumulant :math:`\hat\kappa_4(q^\top y)` of the raw data,
+        :math:`= -12\theta(1-\theta) f_{\kappa_4}(q)`; its expectation is :math:`3\theta(1-\theta)\|A^\top q\|_4^4`.
+
+        Parameters
+        ----------
+        q : array_like of shape (..., n)
+            Any finite points.
+
+        Returns
+        -------
+        ndarray of shape (...)
+        """
+        return -12.0 * self._theta * (1.0 - self._theta) * self.value(q)
+
+    def gap(self, A, q) -> float:
+        r"""Largest gap :math:`\max_q |f_{\kappa_4}(q) - f_A(q)|` over the given points, for any frame ``A``.
+
+        Parameters
+        ----------
+        A : array_like of shape (n, m)
+            The dictionary the data came from (unit-norm columns; tight or not).
+        q : array_like of shape (k, n)
+            Unit vectors.
+
+        Returns
+        -------
+        float
+        """
+        A = dictionary._dictionary(A)
+        if A.shape[0] != self.n:
+            raise ValueError(f"A must have n = {self.n} rows like the data; got shape {A.shape}")
+        q = self._unit(q)
+        return float(np.max(np.abs(self.value(q) - TensorObjective(A).value(q))))
+
+    # --- kernels: the L4Objective ones with ζ³ replaced by aζ³ - bρζ -----------------------------------
+
+    def _value(self, q: np.ndarray) -> np.ndarray:
+        z = q @ self._M
+        z *= z
+        return -0.25 * (self._a * np.sum(z * z, axis=-1) - self._b * np.sum(z, axis=-1) ** 2)
+
+    def _pass(self, q: np.ndarray, work=None):
+        """:math:`\\zeta = \\tilde Y^\\top q`, :math:`g = -\\nabla f = \\tilde Y(a\\zeta^{\\circ 3} - b\\rho\\zeta)` and
+        :math:`s = \\langle q, g\\rangle = -4f`: two matrix products, as for :class:`L4Objective`."""
+        if work is None:
+            z = q @ self._M
+            w = z * z
+        else:
+            z = np.matmul(q, self._M, out=work[0][:q.shape[0]])
+            w = np.multiply(z, z, out=work[1][:q.shape[0]])
+        rho = np.sum(w, axis=-1)
+        w *= self._a
+        w -= (self._b * rho)[..., None]
+        w *= z
+        g = w @ self._Mt
+        s = _inner(q, g)
+        return z, g, s
+
+    def _euclidean_hessian(self, z: np.ndarray) -> np.ndarray:
+        rho = np.sum(z * z, axis=-1)
+        M = self._M
+        diag = (M * (3.0 * self._a * z * z - self._b * rho[..., None])[..., None, :]) @ M.T
+        u = z @ M.T
+        return -(diag - 2.0 * self._b * u[..., :, None] * u[..., None, :])
+
+    def _euclidean_hessian_vector(self, z: np.ndarray, v: np.ndarray) -> np.ndarray:
+        w = v @ self._M
+        rho = np.sum(z * z, axis=-1)
+        inner = np.sum(z * w, axis=-1)
+        t = 3.0 * self._a * z * z * w - self._b * (rho[..., None] * w + 2.0 * inner[..., None] * z)
+        return -(t @ self._M.T)
 
 
 def tensor_form(T, q) -> np.ndarray:

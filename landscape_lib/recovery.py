@@ -17,7 +17,11 @@ points, of shape ``(..., n)`` (one point per row, unit norm), and ``threshold`` 
 * :func:`recover_dictionary`: the whole dictionary from independent random starts of the power iteration on
   an objective (the data objective in chapter 3);
 * :func:`recovery_grid`: how often a random start recovers a column, over a grid of ``(n, m)``, for the
-  tensor objective (chapter 2) or the data objective of samples from each frame.
+  tensor objective (chapter 2) or the data objective of samples from each frame;
+* :func:`probe_columns`: whether an objective has a minimizer next to given columns (descent and Newton
+  started *at* each column, then the tangent-Hessian eigenvalues at the critical point Newton finds);
+* :func:`sample_grid`: the ``(p, m)`` phase diagram of chapter 3 at fixed ``n``: the plain and the cumulant
+  data objectives and the tensor objective, with one solver call and one stopping rule for all three.
 """
 
 from __future__ import annotations
@@ -32,12 +36,13 @@ from ._validation import as_rng, check_positive, check_scalar
 from .critical import deduplicate
 from .dictionary import sample_data
 from .generators import random_frame
-from .objectives import DataObjective, L4Objective, TensorObjective, as_matrix
-from .solvers import power_iteration
+from .objectives import CumulantObjective, DataObjective, L4Objective, TensorObjective, as_matrix
+from .solvers import gradient_descent, newton, power_iteration
 from .sphere import as_points, random_points
 
 __all__ = ["nearest_column", "recovered_columns", "coverage", "first_recovery", "ColumnMatch", "match_columns",
-           "DictionaryRecovery", "recover_dictionary", "RecoveryGrid", "recovery_grid"]
+           "DictionaryRecovery", "recover_dictionary", "RecoveryGrid", "recovery_grid", "ColumnProbe", "probe_columns",
+           "SampleGrid", "sample_grid"]
 
 
 def _threshold(threshold) -> float:
@@ -441,3 +446,234 @@ def recovery_grid(n_values, m_values, *, threshold: float, frames: int = 3, star
             conv[i, j] = np.mean(np.concatenate(ok))
     return RecoveryGrid(ns, ms, rate, conv, corr, base, threshold, theta=None if theta is None else float(theta),
                         p=p)
+
+
+
+@dataclass(frozen=True)
+class ColumnProbe:
+    r"""Result of :func:`probe_columns`: what an objective does next to given columns (chapter 3, section 4).
+
+    Attributes
+    ----------
+    descent_points : ndarray of shape (c, n)
+        Limits of small-step gradient descent started at each column.
+    descent_converged : ndarray of shape (c,)
+    descent_correlation : ndarray of shape (c,)
+        :math:`|\langle a_i, q\rangle|` between each limit and *its own* starting column.
+    newton_points : ndarray of shape (c, n)
+        The critical point Newton's method reaches from each column.
+    newton_converged : ndarray of shape (c,)
+    newton_grad_norm : ndarray of shape (c,)
+        Riemannian gradient norm where Newton stopped (well above ``newton_tol`` when it found no critical
+        point: a minimizer that has merged with a saddle leaves a point where the gradient is small, not zero).
+    newton_correlation : ndarray of shape (c,)
+        :math:`|\langle a_i, q\rangle|` between that critical point and its starting column.
+    newton_min_eigenvalue : ndarray of shape (c,)
+        Smallest eigenvalue of the tangent Hessian there: positive at a strict local minimizer, negative at a
+        saddle or maximizer.
+    """
+
+    descent_points: np.ndarray
+    descent_converged: np.ndarray
+    descent_correlation: np.ndarray
+    newton_points: np.ndarray
+    newton_converged: np.ndarray
+    newton_grad_norm: np.ndarray
+    newton_correlation: np.ndarray
+    newton_min_eigenvalue: np.ndarray
+
+    def minimizer_next_to_column(self, threshold: float) -> np.ndarray:
+        """Boolean mask of shape (c,): Newton converged within ``threshold`` of the column to a point with a
+        positive definite tangent Hessian, or descent from the column stayed within ``threshold`` of it."""
+        newton_min = (self.newton_converged & (self.newton_correlation >= threshold)
+                      & (self.newton_min_eigenvalue > 0))
+        return newton_min | (self.descent_converged & (self.descent_correlation >= threshold))
+
+
+def probe_columns(objective, columns, *, step: float = 0.05, tol: float = 1e-7, max_iter: int = 20_000,
+                  newton_tol: float = 1e-10, newton_iter: int = 200) -> ColumnProbe:
+    r"""Start at each given column and ask whether ``objective`` has a local minimizer next to it.
+
+    Two probes from each column :math:`a_i`: (i) Riemannian gradient descent with the small relative step
+    ``step`` (:func:`landscape_lib.solvers.gradient_descent`), which follows the gradient flow out of the
+    column and stops at the first minimizer downhill; (ii) Newton's method
+    (:func:`landscape_lib.solvers.newton`), which converges to the critical point nearest the column whatever
+    its type, classified by the smallest eigenvalue of its tangent Hessian. If descent leaves the
+    neighbourhood of :math:`a_i` and the critical point Newton finds there is a saddle (a negative
+    eigenvalue), the objective has no minimizer next to that column (chapter 3, section 4).
+
+    Parameters
+    ----------
+    objective : landscape_lib.objectives.L4Objective
+    columns : array_like of shape (c, n)
+        The columns to probe, one per row (normalized here).
+    step : float, default 0.05
+        Relative step :math:`\eta` of the descent (:math:`\eta = 1` is the power iteration).
+    tol, max_iter
+        Stopping rule of the descent (gradient norm below ``tol``).
+    newton_tol : float, default 1e-10
+    newton_iter : int, default 200
+        Newton iterations, with tangent steps of length at most 0.1 (so that it stays near the column).
+
+    Returns
+    -------
+    ColumnProbe
+    """
+    if not isinstance(objective, L4Objective):
+        raise ValueError("objective must be an ℓ4 objective of landscape_lib.objectives; "
+                         f"got {type(objective).__name__}")
+    cols = np.asarray(columns, dtype=np.float64)
+    if cols.ndim != 2 or cols.shape[1] != objective.n:
+        raise ValueError(f"columns must have shape (c, {objective.n}), one column per row; got {cols.shape}")
+    norms = np.linalg.norm(cols, axis=1)
+    if np.any(norms == 0) or not np.all(np.isfinite(cols)):
+        raise ValueError("columns must be finite and nonzero")
+    q0 = cols / norms[:, None]
+    desc = gradient_descent(objective, q0, step=step, tol=tol, max_iter=max_iter)
+    newt = newton(objective, q0, tol=newton_tol, max_iter=newton_iter, max_step=0.1)
+    d_corr = np.abs(np.sum(desc.points * q0, axis=1))
+    n_corr = np.abs(np.sum(newt.points * q0, axis=1))
+    eig = np.linalg.eigvalsh(objective.tangent_hessian(newt.points))[:, 0]
+    return ColumnProbe(desc.points, np.asarray(desc.converged), d_corr, newt.points,
+                       np.asarray(newt.converged), np.asarray(newt.grad_norms), n_corr, eig)
+
+
+@dataclass(frozen=True)
+class SampleGrid:
+    r"""Outcome of :func:`sample_grid`: column recovery against the number of samples and of columns.
+
+    Attributes
+    ----------
+    n : int
+    m_values : ndarray of shape (M,)
+    p_values : ndarray of shape (P,)
+    kinds : tuple of str
+        ``("plain", "cumulant")``: the data objectives measured.
+    rate : ndarray of shape (K, M, P)
+        Fraction of random starts that converged *and* ended within ``threshold`` of a column, per kind.
+    converged : ndarray of shape (K, M, P)
+        Fraction of starts that met the stopping rule within ``max_iter``.
+    columns : ndarray of shape (K, M, P)
+        Fraction of the ``m`` columns recovered by at least one converged start.
+    tensor_rate, tensor_converged, tensor_columns : ndarray of shape (M,)
+        The same for the tensor objective of the same frames (``p = ∞``).
+    threshold : float
+    theta : float
+    """
+
+    n: int
+    m_values: np.ndarray
+    p_values: np.ndarray
+    kinds: tuple
+    rate: np.ndarray
+    converged: np.ndarray
+    columns: np.ndarray
+    tensor_rate: np.ndarray
+    tensor_converged: np.ndarray
+    tensor_columns: np.ndarray
+    threshold: float
+    theta: float
+
+    def critical_samples(self, level: float = 0.5) -> np.ndarray:
+        r"""The sample size :math:`p^\star` at which ``rate`` first reaches ``level``, per kind and ``m``.
+
+        Interpolated linearly in :math:`\log p` between the two grid points around the first crossing;
+        ``nan`` if the rate never reaches ``level`` on the grid, ``p_values[0]`` if it starts above it.
+
+        Returns
+        -------
+        ndarray of shape (K, M)
+        """
+        level = check_scalar(level, "level", low=0.0, high=1.0, low_inclusive=False)
+        logp = np.log(self.p_values.astype(float))
+        out = np.full(self.rate.shape[:2], np.nan)
+        for k in range(self.rate.shape[0]):
+            for i in range(self.rate.shape[1]):
+                r = self.rate[k, i]
+                above = np.flatnonzero(r >= level)
+                if not above.size:
+                    continue
+                j = above[0]
+                if j == 0:
+                    out[k, i] = self.p_values[0]
+                    continue
+                t = (level - r[j - 1]) / (r[j] - r[j - 1])
+                out[k, i] = np.exp(logp[j - 1] + t * (logp[j] - logp[j - 1]))
+        return out
+
+
+def sample_grid(n: int, m_values, p_values, *, theta: float, threshold: float, starts: int = 32,
+                frames: int = 1, make_frame: Callable | None = None, tol: float = 1e-6, max_iter: int = 1000,
+                rng=None) -> SampleGrid:
+    r"""The ``(p, m)`` phase diagram of dictionary learning at fixed ``n`` (chapter 3, section 6).
+
+    For each ``m``: draw ``frames`` unit-norm tight frames (by default
+    :func:`landscape_lib.generators.tight_frame`), one data stream of ``max(p_values)`` samples each, and the
+    same ``starts`` uniform random starts for every objective; run :func:`landscape_lib.solvers.power_iteration`
+    (one call, one step rule, one stopping test: gradient norm below ``tol`` within ``max_iter``, Newton
+    polish near minimizers) on the plain data objective
+    (:class:`~landscape_lib.objectives.DataObjective`) and the cumulant objective
+    (:class:`~landscape_lib.objectives.CumulantObjective`) of the first ``p`` samples, for every ``p``, and on
+    the tensor objective of the frame.
+
+    Parameters
+    ----------
+    n : int
+    m_values, p_values : sequence of int
+        Numbers of columns (``>= n``) and of samples (``>= 2``).
+    theta : float
+        Sparsity in (0, 1).
+    threshold : float
+        A converged start recovers a column when :math:`\max_i|\langle a_i, q\rangle| \ge` ``threshold``.
+    starts, frames : int
+    make_frame : callable, optional
+        ``make_frame(n, m, rng=generator)``; default a unit-norm tight frame.
+    tol, max_iter
+        The stopping rule, shared by the three objectives.
+    rng : None, int or numpy.random.Generator
+
+    Returns
+    -------
+    SampleGrid
+    """
+    from .generators import tight_frame
+
+    threshold = _threshold(threshold)
+    n = check_scalar(n, "n", integer=True, low=2)
+    check_positive(starts, "starts", integer=True)
+    check_positive(frames, "frames", integer=True)
+    make_frame = tight_frame if make_frame is None else make_frame
+    ms = np.asarray(m_values, dtype=int)
+    ps = np.asarray(p_values, dtype=int)
+    if ms.ndim != 1 or ms.size == 0 or ms.min() < n:
+        raise ValueError(f"m_values must be a non-empty sequence of integers >= n = {n}; got {m_values!r}")
+    if ps.ndim != 1 or ps.size == 0 or ps.min() < 2:
+        raise ValueError(f"p_values must be a non-empty sequence of integers >= 2; got {p_values!r}")
+    gen = as_rng(rng)
+    kinds = ("plain", "cumulant")
+    classes = (DataObjective, CumulantObjective)
+    shape = (len(kinds), ms.size, ps.size)
+    rate, conv, cols = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    t_rate, t_conv, t_cols = np.zeros(ms.size), np.zeros(ms.size), np.zeros(ms.size)
+
+    def score(A, res):
+        index, corr = nearest_column(A, res.points)
+        hit = np.asarray(res.converged) & (corr >= threshold)
+        return np.mean(hit), np.mean(res.converged), np.unique(index[hit]).size / A.shape[1]
+
+    for i, m in enumerate(ms):
+        for _ in range(frames):
+            A = make_frame(n, int(m), rng=gen)
+            Y, _ = sample_data(A, int(ps.max()), theta, rng=gen)
+            q0 = random_points(n, (starts,), rng=gen)
+            run = dict(tol=tol, max_iter=max_iter, polish=True)
+            r = score(A, power_iteration(TensorObjective(A), q0, **run))
+            t_rate[i], t_conv[i], t_cols[i] = t_rate[i] + r[0], t_conv[i] + r[1], t_cols[i] + r[2]
+            for k, cls in enumerate(classes):
+                for j, p in enumerate(ps):
+                    r = score(A, power_iteration(cls(Y[:, :p], theta), q0, **run))
+                    rate[k, i, j] += r[0]
+                    conv[k, i, j] += r[1]
+                    cols[k, i, j] += r[2]
+    return SampleGrid(n, ms, ps, kinds, rate / frames, conv / frames, cols / frames, t_rate / frames,
+                      t_conv / frames, t_cols / frames, threshold, float(theta))
