@@ -411,18 +411,18 @@ def optimal_margin(K: int, n: int, lambda_W: float, lambda_H: float, lambda_b: f
 
     Used in chapter 4b, section 1. As in chapter 4 (Jensen, then the nuclear norm), a global minimizer of a
     UFM whose loss is convex in the logits and symmetric under relabelling has logits
-    :math:`Z = a(I - rac1K\mathbf 1\mathbf 1^	op) + rac uK\mathbf 1\mathbf 1^	op`, bias
-    :math:`b = b_0\mathbf 1`, with :math:`eta = \sqrt{n\lambda_W\lambda_H}` and the scalar problems
+    :math:`Z = a(I - \frac1K\mathbf 1\mathbf 1^\top) + \frac uK\mathbf 1\mathbf 1^\top`, bias
+    :math:`b = b_0\mathbf 1`, with :math:`\beta = \sqrt{n\lambda_W\lambda_H}` and the scalar problems
 
-    - CE: :math:`\min_a \log(1 + (K-1)e^{-a}) + eta(K-1)a`, so :math:`a^* = \log(1/eta - (K-1))`
-      if :math:`Keta < 1`, else 0 (:math:`u = b_0 = 0`);
-    - label smoothing :math:`lpha`: the CE problem with :math:`eta` replaced by :math:`eta + lpha/K`,
-      :math:`a^* = \logig(K/(Keta + lpha) - (K-1)ig)` if :math:`Keta + lpha < 1`, else 0;
-    - MSE, :math:`rac1{2K}\|Z + b\mathbf 1^	op - I\|_F^2 + eta\|Z\|_* + rac{\lambda_b}2\|b\|^2`, which
-      splits: :math:`a^* = \max(1 - Keta, 0)`; along :math:`\mathbf 1`, :math:`u = 0` and
-      :math:`b_0 = 1/(K(1+\lambda_b))` if :math:`\lambda_b/(1+\lambda_b) \le Keta`, else
-      :math:`u = 1 - Keta(1 + 1/\lambda_b)`, :math:`b_0 = eta/\lambda_b` (``lambda_b = 0``: :math:`b_0 = 1/K`);
-    - focal :math:`\gamma`: the collapsed family only, :math:`\min_{a\ge0}\, \mathrm{FL}(a) + eta(K-1)a` with
+    - CE: :math:`\min_a \log(1 + (K-1)e^{-a}) + \beta(K-1)a`, so :math:`a^* = \log(1/\beta - (K-1))`
+      if :math:`K\beta < 1`, else 0 (:math:`u = b_0 = 0`);
+    - label smoothing :math:`\alpha`: the CE problem with :math:`\beta` replaced by :math:`\beta + \alpha/K`,
+      :math:`a^* = \log\big(K/(K\beta + \alpha) - (K-1)\big)` if :math:`K\beta + \alpha < 1`, else 0;
+    - MSE, :math:`\frac1{2K}\|Z + b\mathbf 1^\top - I\|_F^2 + \beta\|Z\|_* + \frac{\lambda_b}2\|b\|^2`, which
+      splits: :math:`a^* = \max(1 - K\beta, 0)`; along :math:`\mathbf 1`, :math:`u = 0` and
+      :math:`b_0 = 1/(K(1+\lambda_b))` if :math:`\lambda_b/(1+\lambda_b) \le K\beta`, else
+      :math:`u = 1 - K\beta(1 + 1/\lambda_b)`, :math:`b_0 = \beta/\lambda_b` (``lambda_b = 0``: :math:`b_0 = 1/K`);
+    - focal :math:`\gamma`: the collapsed family only, :math:`\min_{a\ge0}\, \mathrm{FL}(a) + \beta(K-1)a` with
       :math:`\mathrm{FL}(a) = -(1-q)^\gamma\log q`, :math:`q = 1/(1 + (K-1)e^{-a})`, solved numerically. The
       focal loss is not convex in the logits, so this is the best *collapsed* point; that it is the
       global minimizer is Zhou et al. (NeurIPS 2022)'s result, not derived here.
