@@ -250,7 +250,7 @@ def global_certificate(G, Z, lambda_W: float, lambda_H: float, *, rtol: float = 
     Used in chapter 4b, section 3. ``G`` is the loss gradient in the logits and ``Z`` the logits, both of
     shape (N, K) per sample or in the class form (K, K) (rows :math:`\sqrt{n_k}\,g_k` and
     :math:`\sqrt{n_k}\,z_k`: the same singular structure). At a critical point of the factored problem,
-    :math:`GW = -\lambda_H X` and :math:`G^	op X = -\lambda_W W` make ``G`` block-diagonal between the ranges
+    :math:`GW = -\lambda_H X` and :math:`G^\top X = -\lambda_W W` make ``G`` block-diagonal between the ranges
     of ``Z`` and their complements, with singular values exactly :math:`\sqrt{\lambda_W\lambda_H}` on the
     ranges; the point is a global minimizer (``d >= K``) iff :math:`\sigma_{\max}(G) \le
     \sqrt{\lambda_W\lambda_H}`, that is iff the value returned here is at most 1 (module docstring). It is
