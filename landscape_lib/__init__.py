@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 _SUBMODULES = {
     "sphere", "objectives", "generators", "critical", "sphere_critical", "solvers", "toy2d", "euclidean",
     "dictionary", "collapse", "etf", "class_stats", "ufm", "losses", "ufm_critical", "ufm_sphere", "nets", "data",
-    "train", "viz", "testing", "recovery", "msp", "explore", "ufm_imbalanced",
+    "train", "viz", "testing", "recovery", "msp", "explore", "ufm_imbalanced", "census",
 }
 
 

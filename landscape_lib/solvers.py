@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._threads import one_blas_thread
-from ._validation import check_positive
+from ._validation import check_positive, check_scalar
 from .objectives import L4Objective
 from .sphere import _inner, as_points
 
@@ -77,7 +77,8 @@ class SolverResult:
 
 def gradient_descent(objective, starts, *, step: float = 1.0, ascent: bool = False, tol: float = 1e-8,
                      max_iter: int = 1000, polish: bool = False, polish_below: float = 1e-3,
-                     polish_after: int = 50, record: bool = False) -> SolverResult:
+                     polish_after: int = 50, record: bool = False, line_search: bool = False,
+                     armijo: float = 1e-4, max_backtracks: int = 40) -> SolverResult:
     r"""Riemannian gradient descent (or ascent) on the sphere from many starts at once.
 
     .. math::
@@ -88,8 +89,22 @@ def gradient_descent(objective, starts, *, step: float = 1.0, ascent: bool = Fal
 
     for :math:`f(q) = -\tfrac14\|M^\top q\|_4^4` (``-`` descent, ``+`` ascent). For descent,
     :math:`\eta = 1` gives :math:`q_{k+1} \propto -\nabla f(q_k) = M\zeta_k^{\circ 3}`, the power iteration; smaller
-    :math:`\eta` gives shorter steps (smoother trajectories, chapter 2). Ascent converges to local
-    *maximizers* of ``f``; use :math:`\eta \le 1/2` there.
+    :math:`\eta` gives shorter steps (smoother trajectories, chapter 2).
+
+    A fixed :math:`\eta` does not converge for every frame: ascent at :math:`\eta = 1/2` on random unit columns
+    (``n = 6``, ``m = 15``) falls into period-2 cycles from every start (chapter 2). With
+    ``line_search=True`` each step starts from :math:`\tau_k = \eta/\|M^\top q_k\|_4^4` and is halved
+    (Armijo backtracking along the retraction, batched over the starts still running) until
+
+    .. math::
+
+        \pm\bigl(f(R_{q_k}(\mp\tau_k \operatorname{grad} f(q_k))) - f(q_k)\bigr)
+        \le -c\,\tau_k \|\operatorname{grad} f(q_k)\|_2^2 \qquad (c = ``armijo``),
+
+    so ``f`` decreases (ascent: increases) by a sufficient amount at every step; ``f`` is smooth and bounded on
+    the compact sphere, so :math:`\|\operatorname{grad} f(q_k)\| \to 0` for every frame, tight or not, and
+    no cycle can persist (Absil, Mahony, Sepulchre 2008, Thm. 4.3.1). The default ``line_search=False`` keeps
+    the fixed rule (and its iterates, bit for bit).
 
     Parameters
     ----------
@@ -114,12 +129,20 @@ def gradient_descent(objective, starts, *, step: float = 1.0, ascent: bool = Fal
         that converges quickly does not pay for second-order steps).
     record : bool, default False
         Keep the whole path (memory ``T · N · n``; for plots with few starts).
+    line_search : bool, default False
+        Armijo backtracking from the relative step ``step`` (see above): converges for any frame.
+    armijo : float, default 1e-4
+        Sufficient-decrease constant :math:`c \in (0, 1)`.
+    max_backtracks : int, default 40
+        Halvings per step at most; a step still failing then (a gradient at round-off level) is taken as is.
 
     Returns
     -------
     SolverResult
     """
     check_positive(step, "step")
+    check_scalar(armijo, "armijo", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+    check_positive(max_backtracks, "max_backtracks", integer=True)
     if polish and ascent:
         raise ValueError("polish=True is for descent (it targets local minimizers); got ascent=True")
     eta = float(step)
@@ -128,6 +151,29 @@ def gradient_descent(objective, starts, *, step: float = 1.0, ascent: bool = Fal
     def update(q, g, s):
         # q - sign * tau * grad with grad = s q - g and tau = eta / s
         return (1.0 - sign * eta) * q + (sign * eta / s)[:, None] * g
+
+    if line_search:
+        c = float(armijo)
+
+        def update(q, g, s):  # noqa: F811 (the Armijo variant of the rule above)
+            grad = s[:, None] * q - g
+            gg = _inner(grad, grad)
+            f0 = -0.25 * s  # f(q) = -||ζ||₄⁴/4 = -s/4, free from the gradient pass
+            tau = eta / s
+            new = q - (sign * tau)[:, None] * grad
+            todo = np.arange(q.shape[0])
+            for _ in range(int(max_backtracks)):
+                trial = new[todo]
+                trial = trial / np.sqrt(_inner(trial, trial))[:, None]
+                # sufficient decrease (ascent: increase), with a round-off allowance of a few ulps of f
+                gain = sign * (objective._value(trial) - f0[todo])
+                ok = gain <= -c * tau[todo] * gg[todo] + 8 * np.finfo(float).eps * np.abs(f0[todo])
+                todo = todo[~ok]
+                if not todo.size:
+                    break
+                tau[todo] *= 0.5
+                new[todo] = q[todo] - (sign * tau[todo])[:, None] * grad[todo]
+            return new
 
     return _run(objective, starts, update, tol=tol, max_iter=max_iter, polish=polish, polish_below=polish_below,
                 polish_after=polish_after, record=record)

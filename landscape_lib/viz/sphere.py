@@ -20,7 +20,8 @@ from ..sphere import lat_lon_mesh
 from .style import CRITICAL_COLORS, CRITICAL_SYMBOLS_3D, LINE_COLORS, base_layout
 
 __all__ = ["landscape_figure", "landscape_slider", "trajectory_figure", "convergence_figure",
-           "phase_transition_heatmap", "recovery_histogram", "correlation_histogram", "coverage_figure"]
+           "phase_transition_heatmap", "recovery_histogram", "correlation_histogram", "coverage_figure",
+           "census_figure"]
 _AXIS = dict(range=[-1.15, 1.15], showticklabels=False, title="")
 _SCENE = dict(aspectmode="cube", xaxis=dict(_AXIS, title="q₁"), yaxis=dict(_AXIS, title="q₂"),
               zaxis=dict(_AXIS, title="q₃"), camera=dict(eye=dict(x=1.5, y=1.2, z=0.9)))
@@ -344,4 +345,44 @@ def correlation_histogram(correlations, *, title: str | None = None, height: int
     fig.update_layout(**base_layout(title, height=height),
                       xaxis=dict(title="max over i of |⟨aᵢ, q⟩| at the limit", range=[0, 1.01]),
                       yaxis=dict(title="starts"))
+    return fig
+
+
+def census_figure(cells, *, title: str | None = None, height: int = 460) -> go.Figure:
+    r"""The certified critical points of a census: :math:`\lambda_{\min}` against :math:`f` (left) and against
+    :math:`\max_i|\langle a_i, q\rangle|` (right), one colour per cell (e.g. per :math:`\kappa`), a marker
+    per critical type. Chapter 2, section 7.
+
+    Parameters
+    ----------
+    cells : sequence of (str, landscape_lib.census.Census)
+        A label and a census; each distinct certified point is drawn once.
+    title : str, optional
+    height : int, default 460
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06)
+    for j, (label, c) in enumerate(cells):
+        rows = c.first()
+        color = LINE_COLORS[j % len(LINE_COLORS)]
+        for kind in TYPE_ORDER:
+            sel = rows & np.array([t is kind for t in c.types], dtype=bool)
+            if not sel.any():
+                continue
+            common = dict(mode="markers", legendgroup=label, name=f"{label}: {kind.value}",
+                          marker=dict(color=color, size=4, symbol=CRITICAL_SYMBOLS_3D[kind], opacity=0.6))
+            y = _round(c.lambda_min[sel], 4)
+            fig.add_trace(go.Scattergl(x=_round(c.values[sel], 4), y=y, **common), row=1, col=1)
+            fig.add_trace(go.Scattergl(x=_round(c.correlation[sel], 4), y=y, showlegend=False, **common),
+                          row=1, col=2)
+    fig.add_hline(y=0, line=dict(color="grey", width=1))
+    fig.update_layout(**base_layout(title, height=height))
+    fig.update_xaxes(title_text="f(q)", row=1, col=1)
+    fig.update_xaxes(title_text="max over i of |⟨aᵢ, q⟩|", row=1, col=2)
+    fig.update_yaxes(title_text="λ_min of the tangent Hessian", row=1, col=1)
     return fig

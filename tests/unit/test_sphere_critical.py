@@ -114,3 +114,63 @@ def test_degenerate_points_keep_their_enum_type():
     assert CriticalType.DEGENERATE in kinds
     deg = crit.points[crit.of_type(CriticalType.DEGENERATE)]
     np.testing.assert_allclose(np.abs(deg[:, 0]), np.abs(deg[0, 0]), atol=1e-7)  # same latitude
+
+
+# --- repeated searches and escape from saddles ------------------------------------------------------------------
+
+def _identity_closed_form(n):
+    """Counts (q and -q apart) and tangent eigenvalues per support size k of the critical points of I_n."""
+    from math import comb
+    return {k: (comb(n, k) * 2**k, np.sort(np.r_[np.full(k - 1, -2 / k), np.full(n - k, 1 / k)]))
+            for k in range(1, n + 1)}
+
+
+def test_search_until_stable_finds_every_critical_point_of_I4():
+    """One round of 300 starts with seed 1003 misses 2 of the 56 saddles of A = I_4; repeating until a round
+    adds nothing finds all 80, with the closed-form eigenvalues."""
+    f = objectives.TensorObjective(np.eye(4))
+    one = sphere_critical.find_critical_points(f, n_starts=300, rng=1003)
+    assert one.counts()[CriticalType.STRICT_SADDLE] == 54
+    res = sphere_critical.search_until_stable(f, n_starts=300, rng=1003)
+    assert res.stable and res.new_per_round[-1] == 0 and res.rounds >= 2
+    crit = res.critical
+    counts = {t.value: c for t, c in crit.counts().items()}
+    assert counts == {"minimizer": 8, "strict saddle": 56, "maximizer": 16, "degenerate": 0}
+    support = np.sum(np.abs(crit.points) > 1e-6, axis=1)
+    for k, (count, lam) in _identity_closed_form(4).items():
+        rows = support == k
+        assert 2 * rows.sum() == count
+        np.testing.assert_allclose(crit.eigenvalues[rows], np.tile(lam, (rows.sum(), 1)), atol=1e-9)
+    assert np.all(crit.grad_norms < 1e-10)
+
+
+def test_search_until_stable_validates():
+    f = objectives.TensorObjective(np.eye(3))
+    with pytest.raises(ValueError, match="patience"):
+        sphere_critical.search_until_stable(f, patience=0)
+    with pytest.raises(ValueError, match="objective"):
+        sphere_critical.search_until_stable(np.eye(3))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_escape_iterations_follow_the_linear_law(seed):
+    """From the saddles of I_4 (lambda_min = -2/k), every kicked run escapes, downhill, and no run beats
+    chapter 1's single-kick bound log(R/r)/log(1 + eta |lambda_min|) by more than the linearization allows."""
+    f = objectives.TensorObjective(np.eye(4))
+    crit = sphere_critical.search_until_stable(f, n_starts=200, rng=seed).critical
+    sad = crit.points[crit.of_type(CriticalType.STRICT_SADDLE)]
+    esc = sphere_critical.escape_iterations(f, sad, step=0.1, radius=1e-6, escape_radius=0.3, runs=4, rng=seed)
+    assert np.all(esc.iterations >= 0)
+    np.testing.assert_allclose(esc.lambda_min, np.where(np.sum(np.abs(sad) > 1e-6, axis=1) == 2, -1.0, -2 / 3))
+    assert np.all(esc.iterations >= 0.95 * esc.predicted[:, None] - 1)
+    assert np.median(esc.iterations / esc.predicted[:, None]) < 1.5
+    assert np.all(esc.final_values < crit.values[crit.of_type(CriticalType.STRICT_SADDLE)][:, None])
+
+
+def test_escape_iterations_rejects_non_saddles():
+    f = objectives.TensorObjective(np.eye(3))
+    with pytest.raises(ValueError, match="negative"):
+        sphere_critical.escape_iterations(f, np.eye(3)[:1], step=0.1)
+    with pytest.raises(ValueError, match="radius"):
+        sphere_critical.escape_iterations(f, np.array([[1.0, 1.0, 0.0]]) / np.sqrt(2), step=0.1, radius=0.5,
+                                          escape_radius=0.3)
