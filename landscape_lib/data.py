@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 from ._validation import as_rng, check_scalar
 
-__all__ = ["DATASETS", "ImageData", "DeviceDataset", "load_dataset", "load_splits", "balanced_subset",
+__all__ = ["DATASETS", "ImageData", "DeviceDataset", "load_dataset", "load_splits", "dataset_key", "balanced_subset",
            "random_labels", "augment_batch", "write_fake_cifar10", "default_data_root", "synthetic_images"]
 
 #: Names accepted by :func:`load_dataset`.
@@ -65,6 +65,27 @@ class ImageData:
     name: str
     classes: tuple
 
+    def __post_init__(self):
+        images, labels = self.images, self.labels
+        if not isinstance(images, torch.Tensor) or images.dtype != torch.uint8 or images.ndim != 4:
+            raise ValueError(f"images must be a uint8 tensor of shape (N, C, H, W); got "
+                             f"{_describe(images)}")
+        if images.shape[0] == 0 or 0 in images.shape[1:]:
+            raise ValueError(f"images must not be empty; got shape {tuple(images.shape)}")
+        if not isinstance(labels, torch.Tensor) or labels.dtype != torch.int64 or labels.shape != images.shape[:1]:
+            raise ValueError(f"labels must be an int64 tensor of shape ({images.shape[0]},), one per image; got "
+                             f"{_describe(labels)}")
+        num_classes = check_scalar(self.num_classes, "num_classes", integer=True, low=2)
+        _check_label_range(labels.numpy() if labels.device.type == "cpu" else labels.cpu().numpy(), num_classes)
+        if not isinstance(self.name, str):
+            raise ValueError(f"name must be a string; got {type(self.name).__name__}")
+        classes = tuple(self.classes) if isinstance(self.classes, (tuple, list)) else None
+        if classes is None or len(classes) != num_classes:
+            raise ValueError(f"classes must be a tuple of {num_classes} class names (num_classes); got "
+                             f"{self.classes!r}")
+        object.__setattr__(self, "num_classes", num_classes)
+        object.__setattr__(self, "classes", classes)
+
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
@@ -78,12 +99,44 @@ def default_data_root() -> Path:
     return Path(os.environ.get("LANDSCAPE_DATA", Path.home() / ".cache" / "landscape_lib" / "data")).expanduser()
 
 
+def _describe(x) -> str:
+    """What came, for error messages: type, and dtype and shape where it has them."""
+    shape = getattr(x, "shape", None)
+    dtype = getattr(x, "dtype", None)
+    return type(x).__name__ + (f" of dtype {dtype} and shape {tuple(shape)}" if shape is not None else "")
+
+
+def _check_bool(value, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False; got {value!r} of type {type(value).__name__}")
+    return bool(value)
+
+
+def _as_class_labels(labels, name: str = "labels") -> np.ndarray:
+    """Labels as a non-empty 1-D integer array of class indices (>= 0), never modified."""
+    y = np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels)
+    if y.ndim != 1 or y.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array of class indices; got shape {y.shape}")
+    if y.dtype.kind not in "iu":
+        raise ValueError(f"{name} must have an integer dtype (class indices); got dtype {y.dtype}")
+    if y.min() < 0:
+        raise ValueError(f"{name} must be class indices >= 0; got {int(y.min())}")
+    return y
+
+
+def _check_label_range(labels: np.ndarray, num_classes: int, name: str = "labels") -> None:
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"{name} must lie in 0..{num_classes - 1} (num_classes={num_classes}); got values in "
+                         f"{int(labels.min())}..{int(labels.max())}")
+
+
 def balanced_subset(labels, n_per_class: int, *, num_classes: int | None = None, rng=None) -> np.ndarray:
     """Indices of a random subset with exactly ``n_per_class`` samples of every class, sorted.
 
     Parameters
     ----------
     labels : array-like of shape (N,), int
+        Class indices in ``0..num_classes-1``.
     n_per_class : int
     num_classes : int or None
         Defaults to ``max(labels) + 1``.
@@ -92,10 +145,19 @@ def balanced_subset(labels, n_per_class: int, *, num_classes: int | None = None,
     Returns
     -------
     ndarray of shape (num_classes * n_per_class,), int64
+
+    Raises
+    ------
+    ValueError
+        For labels that are not a non-empty 1-D integer array within ``0..num_classes-1``, counts that are
+        not positive integers, or a class with fewer than ``n_per_class`` samples.
     """
-    labels = np.asarray(labels)
-    num_classes = int(labels.max()) + 1 if num_classes is None else check_scalar(num_classes, "num_classes",
-                                                                                  integer=True, low=1)
+    labels = _as_class_labels(labels)
+    if num_classes is None:
+        num_classes = int(labels.max()) + 1
+    else:
+        num_classes = check_scalar(num_classes, "num_classes", integer=True, low=1)
+        _check_label_range(labels, num_classes)
     n_per_class = check_scalar(n_per_class, "n_per_class", integer=True, low=1)
     gen = as_rng(rng)
     chosen = []
@@ -113,11 +175,16 @@ def random_labels(labels, *, rng=None) -> np.ndarray:
     Every class keeps its count, so balanced labels stay balanced, but a label no longer says anything
     about its image.
 
+    Parameters
+    ----------
+    labels : array-like of shape (N,), int
+    rng : None, int or Generator
+
     Returns
     -------
     ndarray of shape (N,), int64
     """
-    return _permute(np.asarray(labels, dtype=np.int64), as_rng(rng))
+    return _permute(_as_class_labels(labels).astype(np.int64), as_rng(rng))
 
 
 def _permute(labels: np.ndarray, gen: np.random.Generator) -> np.ndarray:
@@ -125,9 +192,23 @@ def _permute(labels: np.ndarray, gen: np.random.Generator) -> np.ndarray:
 
 
 def synthetic_images(n: int, num_classes: int = 10, *, rng=None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Random uint8 images of shape ``(n, 3, 32, 32)`` with balanced labels (throughput benchmarks)."""
-    n = check_scalar(n, "n", integer=True, low=1)
-    num_classes = check_scalar(num_classes, "num_classes", integer=True, low=1)
+    """Random uint8 images of shape ``(n, 3, 32, 32)`` with balanced labels (throughput benchmarks).
+
+    Parameters
+    ----------
+    n : int
+        Number of images, at least ``num_classes``.
+    num_classes : int
+        At least 2. Label ``i`` is ``i mod num_classes``: the counts differ by at most one.
+    rng : None, int or Generator
+
+    Returns
+    -------
+    images : Tensor of shape (n, 3, 32, 32), uint8
+    labels : Tensor of shape (n,), int64 in ``0..num_classes-1``
+    """
+    num_classes = check_scalar(num_classes, "num_classes", integer=True, low=2)
+    n = check_scalar(n, "n", integer=True, low=num_classes)
     gen = as_rng(rng)
     images = torch.from_numpy(gen.integers(0, 256, size=(n, 3, 32, 32), dtype=np.uint8))
     labels = torch.from_numpy(np.arange(n, dtype=np.int64) % num_classes)
@@ -240,9 +321,13 @@ def load_dataset(name: str = "digits", *, train: bool = True, root=None, downloa
     -------
     ImageData
     """
-    key = str(name).lower().replace("-", "")
-    if key not in DATASETS:
-        raise ValueError(f"unknown data set {name!r}; expected one of {list(DATASETS)}")
+    key = dataset_key(name)
+    train, download, random_labels = (_check_bool(v, k) for k, v in
+                                      (("train", train), ("download", download), ("random_labels", random_labels)))
+    if n_per_class is not None:
+        n_per_class = check_scalar(n_per_class, "n_per_class", integer=True, low=1)
+    if root is not None and not isinstance(root, (str, os.PathLike)):
+        raise ValueError(f"root must be a path (str or os.PathLike) or None; got {type(root).__name__}")
     gen = as_rng(rng)
     split = "train" if train else "test"
     if key == "digits":
@@ -267,9 +352,26 @@ def load_dataset(name: str = "digits", *, train: bool = True, root=None, downloa
                      num_classes, f"{key}/{split}", classes)
 
 
+def dataset_key(name) -> str:
+    """The canonical name of a data set (``"CIFAR-10"`` → ``"cifar10"``), or ``ValueError`` listing the names."""
+    key = name.lower().replace("-", "") if isinstance(name, str) else None
+    if key not in DATASETS:
+        raise ValueError(f"unknown data set {name!r}; expected one of {list(DATASETS)}")
+    return key
+
+
 def load_splits(name: str = "digits", *, root=None, download: bool = False, n_train_per_class=None,
                 n_test_per_class=None, random_labels: bool = False, rng=None) -> tuple[ImageData, ImageData]:
-    """Training and test split (random labels, if asked, only on the training split)."""
+    """Training and test split (random labels, if asked, only on the training split).
+
+    Parameters are those of :func:`load_dataset`; ``n_train_per_class`` and ``n_test_per_class`` are its
+    ``n_per_class`` for each split. Both splits draw from one generator made from ``rng``.
+
+    Returns
+    -------
+    (ImageData, ImageData)
+        Training and test split.
+    """
     gen = as_rng(rng)
     train = load_dataset(name, train=True, root=root, download=download, n_per_class=n_train_per_class,
                          random_labels=random_labels, rng=gen)
@@ -291,10 +393,17 @@ def augment_batch(images: torch.Tensor, *, generator: torch.Generator | None = N
     generator : torch.Generator or None
         On the images' device.
 
+    padding : int
+        Zero padding on each side, ``>= 0``.
+
     Returns
     -------
     Tensor of shape (B, C, H, W), same dtype and device.
     """
+    if not isinstance(images, torch.Tensor) or images.ndim != 4:
+        raise ValueError(f"images must be a tensor of shape (B, C, H, W); got {_describe(images)}")
+    padding = check_scalar(padding, "padding", integer=True, low=0)
+    _check_generator(generator, images.device)
     b, c, h, w = images.shape
     dev = images.device
     padded = F.pad(images, (padding, padding, padding, padding))
@@ -307,6 +416,16 @@ def augment_batch(images: torch.Tensor, *, generator: torch.Generator | None = N
     batch_idx = torch.arange(b, device=dev)[:, None, None, None]
     chan_idx = torch.arange(c, device=dev)[None, :, None, None]
     return padded[batch_idx, chan_idx, rows[:, None, :, None], cols[:, None, None, :]]
+
+
+def _check_generator(generator, device: torch.device) -> None:
+    if generator is None:
+        return
+    if not isinstance(generator, torch.Generator):
+        raise ValueError(f"generator must be a torch.Generator or None; got {type(generator).__name__}")
+    if generator.device.type != device.type:
+        raise ValueError(f"generator must live on the data's device type {device.type!r}; got one on "
+                         f"{generator.device.type!r}")
 
 
 class DeviceDataset:
@@ -328,7 +447,18 @@ class DeviceDataset:
 
     def __init__(self, data: ImageData, device="cpu", *, stats_from: ImageData | None = None,
                  channels_last: bool = False):
-        self.device = torch.device(device)
+        if not isinstance(data, ImageData):
+            raise ValueError(f"data must be an ImageData; got {type(data).__name__}")
+        if stats_from is not None and (not isinstance(stats_from, ImageData)
+                                       or stats_from.images.shape[1] != data.images.shape[1]):
+            raise ValueError(f"stats_from must be None or an ImageData with {data.images.shape[1]} channels like "
+                             f"data; got {_describe(getattr(stats_from, 'images', stats_from))}")
+        channels_last = _check_bool(channels_last, "channels_last")
+        try:
+            self.device = torch.device(device)
+        except (RuntimeError, TypeError) as exc:
+            raise ValueError(f"device must name a torch device ('cpu', 'cuda', 'cuda:0', 'mps'); "
+                             f"got {device!r}") from exc
         self.images = data.images.to(self.device)
         self.labels = data.labels.to(self.device)
         self.num_classes = data.num_classes
@@ -343,7 +473,13 @@ class DeviceDataset:
 
     def batch(self, index: torch.Tensor, *, augment: bool = False,
               generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Images ``(B, 3, 32, 32)`` float32 normalized (augmented if asked) and labels ``(B,)``."""
+        """Images ``(B, 3, 32, 32)`` float32 normalized (augmented if asked) and labels ``(B,)``.
+
+        ``index`` is a 1-D integer tensor of positions on the data's device (not range-checked here: that
+        would wait for the device at every batch; torch raises on an index out of range).
+        """
+        if not isinstance(index, torch.Tensor) or index.ndim != 1 or index.is_floating_point():
+            raise ValueError(f"index must be a 1-D integer tensor of positions; got {_describe(index)}")
         x = self.images[index]
         if augment:
             x = augment_batch(x, generator=generator)
@@ -353,12 +489,22 @@ class DeviceDataset:
         return x, self.labels[index]
 
     def batches(self, batch_size: int, *, shuffle: bool = False, augment: bool = False,
-                generator: torch.Generator | None = None):
-        """Iterate over ``(images, labels)`` batches covering the set once (the last one may be short)."""
+                generator: torch.Generator | None = None, drop_last: bool = False):
+        """Iterate over ``(images, labels)`` batches covering the set once.
+
+        The last batch is short when ``batch_size`` does not divide the set, unless ``drop_last``: then it is
+        left out, so that every batch has the same shape (what ``torch.compile`` needs to compile once; with
+        ``shuffle`` a different remainder is left out each time).
+        """
+        batch_size = check_scalar(batch_size, "batch_size", integer=True, low=1)
+        shuffle, augment, drop_last = (_check_bool(v, k) for k, v in
+                                       (("shuffle", shuffle), ("augment", augment), ("drop_last", drop_last)))
+        _check_generator(generator, self.device)
         n = len(self)
         order = (torch.randperm(n, generator=generator, device=self.device) if shuffle
                  else torch.arange(n, device=self.device))
-        for start in range(0, n, batch_size):
+        stop = n - n % batch_size if drop_last else n
+        for start in range(0, stop, batch_size):
             yield self.batch(order[start:start + batch_size], augment=augment, generator=generator)
 
 
@@ -386,6 +532,8 @@ def write_fake_cifar10(root, n_per_class: int = 10, rng=None, *, n_test_per_clas
     n_per_class = check_scalar(n_per_class, "n_per_class", integer=True, low=1)
     if n_test_per_class is not None:
         n_test_per_class = check_scalar(n_test_per_class, "n_test_per_class", integer=True, low=1)
+    if not isinstance(root, (str, os.PathLike)):
+        raise ValueError(f"root must be a path (str or os.PathLike); got {type(root).__name__}")
     gen = as_rng(rng)
     folder = Path(root) / _CIFAR_FOLDER
     folder.mkdir(parents=True, exist_ok=True)

@@ -95,6 +95,13 @@ class CifarResNet(ResNet):
         # torchvision's ResNet.__init__ hard-codes 64 base channels and the ImageNet stem; build the same
         # attributes here and reuse its _make_layer, blocks and initialization.
         nn.Module.__init__(self)
+        if block not in (BasicBlock, Bottleneck):
+            raise ValueError(f"block must be torchvision's BasicBlock or Bottleneck; got {block!r}")
+        if not isinstance(layers, (tuple, list)) or len(layers) != 4:
+            raise ValueError(f"layers must be a sequence of 4 block counts, one per stage; got {layers!r}")
+        layers = [check_scalar(n, f"layers[{i}]", integer=True, low=1) for i, n in enumerate(layers)]
+        if not isinstance(fixed_classifier, bool):
+            raise ValueError(f"fixed_classifier must be True or False; got {fixed_classifier!r}")
         num_classes = check_scalar(num_classes, "num_classes", integer=True, low=2)
         width = check_scalar(width, "width", integer=True, low=1)
         in_channels = check_scalar(in_channels, "in_channels", integer=True, low=1)
@@ -196,7 +203,7 @@ def build_model(name: str = "resnet18", num_classes: int = 10, *, width: int = 6
     >>> count_parameters(build_model("resnet18", 10))
     11173962
     """
-    key = str(name).lower()
+    key = name.lower() if isinstance(name, str) else None
     if key not in MODELS:
         raise ValueError(f"unknown model {name!r}; expected one of {sorted(MODELS)}")
     block, layers = MODELS[key]
@@ -204,15 +211,52 @@ def build_model(name: str = "resnet18", num_classes: int = 10, *, width: int = 6
                        fixed_classifier=fixed_classifier, in_channels=in_channels)
 
 
+def _check_module(module, name: str) -> nn.Module:
+    if not isinstance(module, nn.Module):
+        raise ValueError(f"{name} must be a torch.nn.Module; got {type(module).__name__}")
+    return module
+
+
 def count_parameters(model: nn.Module, *, trainable_only: bool = False) -> int:
-    """Number of parameters of ``model`` (all of them, or only those with ``requires_grad``)."""
+    """Number of parameters of ``model`` (all of them, or only those with ``requires_grad``).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    trainable_only : bool
+
+    Returns
+    -------
+    int
+    """
+    _check_module(model, "model")
+    if not isinstance(trainable_only, bool):
+        raise ValueError(f"trainable_only must be True or False; got {trainable_only!r}")
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
 def classifier_parameter_share(model: nn.Module, classifier: nn.Module) -> tuple[int, int, float]:
-    """``(classifier parameters, all parameters, share)`` — what fixing the classifier saves (chapter 7)."""
+    """``(classifier parameters, all parameters, share)`` — what fixing the classifier saves (chapter 7).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A network with at least one parameter.
+    classifier : torch.nn.Module
+        A submodule of ``model`` (its last layer).
+
+    Returns
+    -------
+    (int, int, float)
+    """
+    _check_module(model, "model")
+    _check_module(classifier, "classifier")
+    if not any(m is classifier for m in model.modules()):
+        raise ValueError("classifier must be a submodule of model (e.g. model.fc)")
     n_cls = count_parameters(classifier)
     n_all = count_parameters(model)
+    if n_all == 0:
+        raise ValueError("model has no parameters")
     return n_cls, n_all, n_cls / n_all
 
 
@@ -231,6 +275,11 @@ def parameter_savings(num_classes_cifar: int = 10) -> list[dict]:
     * CIFAR-10: the parameters removed from the CIFAR ResNet18/ResNet50 when the last block outputs
       ``d = K`` channels (:func:`build_model` with ``feature_dim = K``), as a share of the standard model.
 
+    Parameters
+    ----------
+    num_classes_cifar : int
+        ``K`` of the CIFAR models (at least 2; the ``d = K`` rows need it).
+
     Returns
     -------
     list of dict
@@ -239,6 +288,7 @@ def parameter_savings(num_classes_cifar: int = 10) -> list[dict]:
     """
     from torchvision import models
 
+    num_classes_cifar = check_scalar(num_classes_cifar, "num_classes_cifar", integer=True, low=2)
     rows = []
     imagenet = [("ResNet50", models.resnet50, "fc"), ("DenseNet169", models.densenet169, "classifier"),
                 ("ShuffleNet V2 x1.0", models.shufflenet_v2_x1_0, "fc")]

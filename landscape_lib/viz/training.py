@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .._validation import check_scalar
 from .style import LINE_COLORS, base_layout
 
 __all__ = ["METRIC_LABELS", "metric_series", "training_curves_figure", "width_sweep_figure",
@@ -34,8 +35,52 @@ METRIC_LABELS = {
 LOG_METRICS = {"nc1", "nc2_classifier", "nc2_means", "nc3_ufm", "nc3_papyan", "train_loss", "test_loss"}
 
 
+def _check_history(history, name: str = "history") -> Sequence[Mapping]:
+    if (isinstance(history, (str, bytes)) or not isinstance(history, Sequence)
+            or not all(isinstance(row, Mapping) for row in history)):
+        raise ValueError(f"{name} must be a sequence of dicts (one per epoch, as train writes); "
+                         f"got {type(history).__name__}")
+    if not all("epoch" in row for row in history):
+        raise ValueError(f"every row of {name} must have an 'epoch'")
+    return history
+
+
+def _check_histories(histories, *, widths: bool = False) -> Mapping:
+    if not isinstance(histories, Mapping):
+        raise ValueError(f"histories must be a mapping of run label to history; got {type(histories).__name__}")
+    if not histories:
+        raise ValueError("histories must contain at least one run")
+    for label, history in histories.items():
+        _check_history(history, f"histories[{label!r}]")
+    if widths and not all(isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in histories):
+        raise ValueError(f"widths must be integers >= 1 (the keys of histories); got {list(histories)}")
+    return histories
+
+
+def _check_metrics(metrics) -> list:
+    if isinstance(metrics, str) or not isinstance(metrics, Sequence) or not metrics \
+            or not all(isinstance(m, str) for m in metrics):
+        raise ValueError(f"metrics must be a non-empty sequence of column names; got {metrics!r}")
+    return list(metrics)
+
+
 def metric_series(history: Sequence[Mapping], key: str) -> tuple[list, list]:
-    """``(epochs, values)`` of one history column, skipping epochs where it was not measured."""
+    """``(epochs, values)`` of one history column, skipping epochs where it was not measured (``None``).
+
+    Parameters
+    ----------
+    history : sequence of dict
+        Rows with an ``"epoch"`` (as written by :func:`landscape_lib.train.train`).
+    key : str
+        The column.
+
+    Returns
+    -------
+    (list of int, list of float)
+    """
+    history = _check_history(history)
+    if not isinstance(key, str):
+        raise ValueError(f"key must be a string (a history column); got {key!r}")
     rows = [r for r in history if r.get(key) is not None]
     return [r["epoch"] for r in rows], [float(r[key]) for r in rows]
 
@@ -63,14 +108,18 @@ def training_curves_figure(histories: Mapping[str, Sequence[Mapping]],
     title : str or None
     cols : int
         Panels per row.
+    height : int or None
+        Figure height in pixels (default: 300 per row of panels).
 
     Returns
     -------
     plotly.graph_objects.Figure
     """
-    if not histories:
-        raise ValueError("histories must contain at least one run")
-    metrics = list(metrics)
+    _check_histories(histories)
+    metrics = _check_metrics(metrics)
+    cols = check_scalar(cols, "cols", integer=True, low=1)
+    if height is not None:
+        height = check_scalar(height, "height", integer=True, low=1)
     rows = -(-len(metrics) // cols)
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=[METRIC_LABELS.get(m, m) for m in metrics],
                         horizontal_spacing=0.08, vertical_spacing=0.16)
@@ -102,15 +151,16 @@ def width_sweep_figure(histories: Mapping[int, Sequence[Mapping]],
     Parameters
     ----------
     histories : mapping of int to list of dict
-        Base width → history.
+        Base width (an integer ``>= 1``, for the logarithmic axis) → history.
     metrics : sequence of str
+    title : str or None
 
     Returns
     -------
     plotly.graph_objects.Figure
     """
-    if not histories:
-        raise ValueError("histories must contain at least one run")
+    _check_histories(histories, widths=True)
+    metrics = _check_metrics(metrics)
     widths = sorted(histories)
     fig = make_subplots(rows=1, cols=len(metrics), subplot_titles=[METRIC_LABELS.get(m, m) for m in metrics],
                         horizontal_spacing=0.07)
@@ -136,7 +186,22 @@ def final_metrics_table(histories: Mapping[str, Sequence[Mapping]],
 
     Values are printed with ``digits`` significant digits (``%.{digits}g``), accuracies with ``digits``
     decimals; magnitudes below 1e-12 (round-off) as ``<1e-12``.
+
+    Parameters
+    ----------
+    histories : mapping of str to list of dict
+        Run label → history.
+    metrics : sequence of str
+    digits : int
+        ``>= 0``.
+
+    Returns
+    -------
+    str
     """
+    _check_histories(histories)
+    metrics = _check_metrics(metrics)
+    digits = check_scalar(digits, "digits", integer=True, low=0)
     label_width = max(len(str(k)) for k in histories) + 2
     header = "run".ljust(label_width) + "".join(m.rjust(16) for m in metrics)
     lines = [header]

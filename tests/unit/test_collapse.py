@@ -183,6 +183,26 @@ def test_vectorized_equals_naive_loop(seed, K, d, n):
                                    for h, k in zip(H, y, strict=True)) / len(y), atol=1e-12)
 
 
+@pytest.mark.parametrize("block", [1, 7, 4096])
+def test_the_product_by_blocks_equals_the_naive_loop(block, monkeypatch):
+    # d > 2K - 1: one product Q^T H^T, by blocks of rows (the last one short); logits, distances to the means
+    # and NC1's centred projections all come from it.
+    monkeypatch.setattr(C, "_BLOCK_ROWS", block)
+    rng = np.random.default_rng(5)
+    K, d, n = 4, 20, 9
+    H = 5.0 + rng.standard_normal((K * n, d)) + np.repeat(rng.standard_normal((K, d)), n, axis=0)
+    y = rng.permutation(np.repeat(np.arange(K), n))
+    W, b = rng.standard_normal((K, d)), 0.3 * rng.standard_normal(K)
+    ref = naive_metrics(H, y, W, b, K)
+    assert 0 < ref["nc4"] < 1
+    m = C.collapse_metrics(H, y, W, b, K)
+    for name, value in ref.items():
+        np.testing.assert_allclose(getattr(m, name), value, rtol=1e-12, err_msg=name)
+    ms = C.metrics_from_statistics(class_stats.class_statistics(H, y, K), W, m.nc4)
+    for name in FIELDS:
+        np.testing.assert_allclose(getattr(m, name), getattr(ms, name), rtol=1e-12, err_msg=name)
+
+
 @pytest.mark.parametrize("K,d", [(3, 2), (3, 5), (5, 9)])
 def test_one_shot_is_the_streaming_code_path(K, d):
     # Up to d = 2K - 1 nothing is projected: collapse_metrics is exactly the statistics, NC4 and assembly
