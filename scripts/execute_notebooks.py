@@ -163,7 +163,7 @@ def execute(path: Path, output: Path, parameters: dict | None) -> float:
 
     start = time.perf_counter()
     output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=".ipynb.tmp", dir=output.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=".tmp.ipynb", dir=output.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
