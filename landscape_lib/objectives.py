@@ -107,6 +107,15 @@ class L4Objective:
 
     def __init__(self, matrix, *, name: str = "matrix"):
         M = np.array(as_matrix(matrix, name), dtype=np.float64, copy=True)
+        # |zeta_i| <= sqrt(n) max|M|, so ||M^T q||_4^4 <= k n^2 max|M|^4: refuse scales at which the value or
+        # its gradient leaves float64's range (a rescaled matrix has the same critical points).
+        n, k = M.shape
+        largest = float(np.max(np.abs(M)))
+        too_large = largest > (1e300 / (k * n * n)) ** 0.25
+        if too_large or largest < 1e-70:
+            raise ValueError(f"{name}'s largest entry is {largest:.3g}: the fourth powers of {name}^T q would "
+                             f"{'overflow' if too_large else 'underflow'} float64; rescale {name} (c {name} has "
+                             f"the same critical points on the sphere)")
         M.setflags(write=False)
         self._M = M
         # The transpose as its own contiguous array: the gradient product (N, k) @ (k, n) reads it row by row.

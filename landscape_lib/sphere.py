@@ -81,9 +81,17 @@ def normalize(x) -> np.ndarray:
         If a vector is zero (it has no direction) or ``x`` is not finite.
     """
     arr = as_float_array(x, "x", min_ndim=1)
-    norms = np.linalg.norm(arr, axis=-1, keepdims=True)
-    if np.any(norms == 0):
-        raise ValueError("x must not contain zero vectors (they cannot be normalized)")
+    with np.errstate(over="ignore", under="ignore"):
+        norms = np.linalg.norm(arr, axis=-1, keepdims=True)
+    # The sum of squares overflows past 1e154 and underflows below 1e-154: for those vectors only, divide
+    # by the largest entry first (every other vector is normalized exactly as before).
+    extreme = ~np.isfinite(norms) | (norms < np.sqrt(np.finfo(np.float64).tiny))
+    if np.any(extreme):
+        largest = np.max(np.abs(arr), axis=-1, keepdims=True)
+        if np.any(largest[extreme] == 0):
+            raise ValueError("x must not contain zero vectors (they cannot be normalized)")
+        safe = np.where(extreme, largest, 1.0)
+        norms = np.where(extreme, largest * np.linalg.norm(arr / safe, axis=-1, keepdims=True), norms)
     return arr / norms
 
 

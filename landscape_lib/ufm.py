@@ -261,6 +261,9 @@ def _hvp(W, Hf, b, dW, dHf, db, labels, lw, lh, lb, loss):
 
 def num_parameters(K: int, n: int, d: int) -> int:
     """Number of scalar parameters ``K d + K n d + K``."""
+    K = check_scalar(K, "K", integer=True, low=2)
+    n = check_scalar(n, "n", integer=True, low=1)
+    d = check_scalar(d, "d", integer=True, low=1)
     return K * d + K * n * d + K
 
 
