@@ -739,7 +739,7 @@ def lanczos_eigenpairs(matvec, D: int, *, k: int = 1, tol: float = 1e-10, rng=0,
     eigenvalues : ndarray of shape (k,), ascending
     eigenvectors : ndarray of shape (D, k)
     """
-    from scipy.sparse.linalg import LinearOperator, eigsh
+    from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
     D = check_scalar(D, "D", integer=True, low=2)
     check_positive(k, "k", integer=True)
@@ -747,9 +747,25 @@ def lanczos_eigenpairs(matvec, D: int, *, k: int = 1, tol: float = 1e-10, rng=0,
         raise ValueError(f"k must be below the number of parameters D={D}; got {k}")
     op = LinearOperator((D, D), matvec=matvec, dtype=np.float64)
     v0 = as_rng(rng).standard_normal(D)
-    vals, vecs = eigsh(op, k=k, which="LA" if largest else "SA", tol=tol, v0=v0, ncv=min(D, max(2 * k + 1, 40)))
+    try:
+        vals, vecs = eigsh(op, k=k, which="LA" if largest else "SA", tol=tol, v0=v0,
+                           ncv=min(D, max(2 * k + 1, 40)))
+    except ArpackNoConvergence:
+        # A cluster of (near-)zero eigenvalues, e.g. along a symmetry orbit, can stall ARPACK, and whether it
+        # does depends on round-off (it differed between CPU kernels). Small operators are then formed and
+        # decomposed densely: D products and one symmetric eigendecomposition.
+        if D > _DENSE_FALLBACK_MAX:
+            raise
+        dense = np.column_stack([matvec(e) for e in np.eye(D)])
+        all_vals, all_vecs = np.linalg.eigh(0.5 * (dense + dense.T))
+        pick = slice(D - k, D) if largest else slice(0, k)
+        vals, vecs = all_vals[pick], all_vecs[:, pick]
     order = np.argsort(vals)
     return vals[order], vecs[:, order]
+
+
+# Operators up to this size are decomposed densely when Lanczos does not converge.
+_DENSE_FALLBACK_MAX = 4000
 
 
 # ----------------------------------------------------------------------------------------------------

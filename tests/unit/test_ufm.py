@@ -363,3 +363,25 @@ def test_errors():
         ufm.fit(K, n, d, **lams(), fixed_W=np.zeros((K, d + 1)))
     with pytest.raises(ValueError, match="finite"):
         ufm.loss(W * np.nan, H, b, **lams())
+
+
+def test_lanczos_falls_back_to_dense_when_arpack_stalls(monkeypatch):
+    """ARPACK's convergence on a cluster of zero eigenvalues depends on round-off; small operators are then
+    decomposed densely with the same answer."""
+    import scipy.sparse.linalg as sla
+
+    rng = np.random.default_rng(0)
+    Q, _ = np.linalg.qr(rng.standard_normal((30, 30)))
+    lam = np.r_[np.zeros(6), np.linspace(0.5, 3.0, 24)] - 0.25
+    M = (Q * lam) @ Q.T
+    expected, _ = ufm.lanczos_eigenpairs(lambda v: M @ v, 30, k=2)
+
+    def stalled(*args, **kwargs):
+        raise sla.ArpackNoConvergence("no convergence", np.empty(0), np.empty((30, 0)))
+
+    monkeypatch.setattr(sla, "eigsh", stalled)
+    vals, vecs = ufm.lanczos_eigenpairs(lambda v: M @ v, 30, k=2)
+    np.testing.assert_allclose(vals, expected, atol=1e-9)
+    np.testing.assert_allclose(M @ vecs, vecs * vals, atol=1e-9)
+    top, _ = ufm.lanczos_eigenpairs(lambda v: M @ v, 30, k=1, largest=True)
+    np.testing.assert_allclose(top, [2.75], atol=1e-9)
