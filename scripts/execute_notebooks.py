@@ -151,6 +151,22 @@ def own_cell_index(source: Path, index: int, injected: bool) -> int:
     return index - 1 if index > injected_at else index
 
 
+def ipc_kernel_manager():
+    """A kernel manager whose kernels talk over local (IPC) sockets instead of TCP ports.
+
+    With TCP, jupyter_client picks free ports and the kernel binds them a moment later; another process
+    can take one in between, and the kernel then dies at start ("Address already in use" on its
+    heartbeat port; seen once in a test run, where papermill then waited for the dead kernel).
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(transport="ipc", **kwargs)
+
+    return IPCKernelManager
+
+
 def execute(path: Path, output: Path, parameters: dict | None) -> float:
     """Execute ``path`` into ``output``; ``output`` is replaced only when every cell ran.
 
@@ -172,7 +188,7 @@ def execute(path: Path, output: Path, parameters: dict | None) -> float:
             str(path), str(tmp), parameters=parameters or None, cwd=str(path.parent),
             kernel_name="python3", progress_bar=False, log_output=False, request_save_on_cell_execute=False,
             # A cell that runs this long is stuck, not slow (the book profile of a chapter takes minutes).
-            execution_timeout=CELL_TIMEOUT_S,
+            execution_timeout=CELL_TIMEOUT_S, kernel_manager_class=ipc_kernel_manager(),
         )
         strip_volatile(tmp, name=output.stem)  # the ids depend on the chapter, not on the temporary name
         umask = os.umask(0)

@@ -11,6 +11,7 @@ import os
 import papermill as pm
 import pytest
 from book_pages import CHAPTERS, ROOT, smoke_parameters
+from execute_notebooks import ipc_kernel_manager
 
 pytestmark = pytest.mark.notebooks
 
@@ -24,7 +25,8 @@ def test_chapter_runs_with_quick_parameters(path, tmp_path, monkeypatch):
     out = tmp_path / path.name
     try:
         pm.execute_notebook(str(path), str(out), parameters=params, cwd=str(path.parent), kernel_name="python3",
-                            progress_bar=False, log_output=False, execution_timeout=600)
+                            progress_bar=False, log_output=False, execution_timeout=600,
+                            kernel_manager_class=ipc_kernel_manager())
     except pm.PapermillExecutionError as exc:
         pytest.fail(f"{path.name} failed in cell {exc.cell_index}: {exc.ename}: {exc.evalue}", pytrace=False)
     assert out.exists()
