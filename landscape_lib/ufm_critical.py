@@ -97,23 +97,26 @@ def symmetric_subspace(K: int, n: int, d: int, *, rank: int | None = None, merge
 
 @dataclass(frozen=True)
 class Certificate:
-    """A certified critical point (:func:`certify`).
+    """A certified critical point: of the UFM (:func:`certify`) or of the normalized-feature model
+    (:func:`landscape_lib.ufm_sphere.certify`, where there is no bias and the gradient and Hessian are
+    Riemannian).
 
     Attributes
     ----------
-    W, H, b : ndarrays of shapes (K, d), (K, n, d), (K,)
+    W, H : ndarrays of shapes (K, d), (K, n, d)
+    b : ndarray of shape (K,), or None for the normalized-feature model
     loss : float
     grad_norm : float
-        Norm of the full gradient.
+        Norm of the full (or Riemannian) gradient.
     eigenvalues : ndarray of shape (k,)
         The ``k`` smallest Hessian eigenvalues (Lanczos), ascending.
     escape : ndarray of shape (D,)
-        Unit eigenvector of the smallest one (pack order).
+        Unit eigenvector of the smallest one (pack order; ``W`` then ``H`` for the normalized model).
     """
 
     W: np.ndarray
     H: np.ndarray
-    b: np.ndarray
+    b: np.ndarray | None
     loss: float
     grad_norm: float
     eigenvalues: np.ndarray

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import losses, sphere, ufm
+from . import losses, sphere, ufm, ufm_critical
 from ._validation import as_rng, check_positive, check_scalar
 
 __all__ = ["loss", "riemannian_gradient", "riemannian_hessian_vector", "smallest_hessian_eigenvalues",
            "random_point", "fit", "SphereRun", "min_pairwise_angle", "best_min_angle", "rotation_orbit_dimension",
-           "minimize_on_spheres", "symmetric_subspace", "symmetric_critical_point", "certify", "SphereCertificate",
+           "minimize_on_spheres", "symmetric_subspace", "symmetric_critical_point", "certify",
            "escape_profile"]
 
 
@@ -380,36 +380,7 @@ def symmetric_subspace(K: int, n: int, d: int, *, rank: int | None = None, merge
     return project
 
 
-@dataclass(frozen=True)
-class SphereCertificate:
-    """A certified critical point of the normalized-feature model (:func:`certify`).
-
-    Attributes
-    ----------
-    W : ndarray of shape (K, d)
-    H : ndarray of shape (K, n, d)
-    loss : float
-    grad_norm : float
-        Norm of the Riemannian gradient.
-    eigenvalues : ndarray of shape (k,)
-        The ``k`` smallest eigenvalues of the Riemannian Hessian on the tangent space (Lanczos), ascending.
-    escape : ndarray of shape (K d + K n d,)
-        Unit tangent eigenvector of the smallest one (``W`` then ``H`` flattened).
-    """
-
-    W: np.ndarray
-    H: np.ndarray
-    loss: float
-    grad_norm: float
-    eigenvalues: np.ndarray
-    escape: np.ndarray
-
-    @property
-    def lambda_min(self) -> float:
-        return float(self.eigenvalues[0])
-
-
-def certify(W, H, *, tau: float, loss="ce", k: int = 1, rng=0) -> SphereCertificate:
+def certify(W, H, *, tau: float, loss="ce", k: int = 1, rng=0) -> ufm_critical.Certificate:
     r"""Riemannian gradient norm and the smallest Riemannian Hessian eigenvalues at a point (chapter 4b, §4).
 
     The Hessian is :math:`\operatorname{Hess}F[v] = P_x(\nabla^2F\,v) - \langle x, \nabla F\rangle v` row by
@@ -418,13 +389,14 @@ def certify(W, H, *, tau: float, loss="ce", k: int = 1, rng=0) -> SphereCertific
 
     Returns
     -------
-    SphereCertificate
+    landscape_lib.ufm_critical.Certificate
+        With ``b = None`` (the model has no bias).
     """
     value, gW, gH = riemannian_gradient(W, H, tau=tau, loss=loss)
     vals, vecs = smallest_hessian_eigenvalues(W, H, tau=tau, loss=loss, k=k, rng=rng)
-    return SphereCertificate(W=np.array(W, dtype=np.float64), H=np.array(H, dtype=np.float64), loss=value,
-                             grad_norm=math.sqrt(float(np.sum(gW**2) + np.sum(gH**2))), eigenvalues=vals,
-                             escape=vecs[:, 0] / np.linalg.norm(vecs[:, 0]))
+    return ufm_critical.Certificate(W=np.array(W, dtype=np.float64), H=np.array(H, dtype=np.float64), b=None,
+                                    loss=value, grad_norm=math.sqrt(float(np.sum(gW**2) + np.sum(gH**2))),
+                                    eigenvalues=vals, escape=vecs[:, 0] / np.linalg.norm(vecs[:, 0]))
 
 
 def _newton_polish(W, H, tau, loss, project, steps):
@@ -511,7 +483,7 @@ def symmetric_critical_point(K: int, n: int, d: int, *, tau: float, rank: int | 
     return _newton_polish(W, H, tau, loss, project, newton_steps)
 
 
-def escape_profile(certificate: SphereCertificate, steps, *, tau: float, loss="ce") -> np.ndarray:
+def escape_profile(certificate: ufm_critical.Certificate, steps, *, tau: float, loss="ce") -> np.ndarray:
     r""":math:`F(R_x(t v)) - F(x)` along the escape eigenvector ``v`` (retraction row by row), for each ``t``.
 
     Used in chapter 4b, section 4. To second order it is :math:`t^2\lambda_{\min}/2` (the retraction
