@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book execute test portability lab screenshots venv browser lint clean
+.PHONY: book execute test portability runs lab screenshots venv browser lint clean
 
 ## book: install, execute every chapter with papermill into a build copy, render _build/html
 book: venv
@@ -21,6 +21,11 @@ test: venv browser
 ## portability: execute every chapter under other numerical kernels, report each printed number that changes
 portability: venv
 	$(BIN)/python scripts/portability.py
+
+## runs: train the stored reference runs of chapters 5-7 (book/data/runs), resuming unfinished ones
+# (RUNS="--dry-run" lists them with their commands; RUNS="--family ch5-optimizers" makes one family)
+runs: venv
+	$(BIN)/python scripts/make_runs.py --jobs 2 $(RUNS)
 
 ## screenshots: one PNG per figure of the rendered book and a contact sheet per chapter (_build/screenshots)
 screenshots: venv browser

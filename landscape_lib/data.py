@@ -7,14 +7,16 @@
 * ``"digits"`` — the scikit-learn handwritten digits (8×8, 10 classes), which ship inside scikit-learn:
   no network is needed. They are brought to CIFAR's shape (3×32×32, uint8) by nearest-neighbour
   upsampling and channel replication, and follow the same code path as CIFAR-10. This is the book
-  profile's data set.
+  profile's data set. ``resolution`` 8, 16 or 24 upsamples less (8: the digits as they are, 16× cheaper
+  to train than 32×32; the stored reference runs use it).
 * ``"synthetic"`` — random CIFAR-shaped tensors with balanced labels, for throughput measurements.
 
-Every loader returns :class:`ImageData` (uint8 images of shape ``(N, 3, 32, 32)`` on the CPU, int64
+Every loader returns :class:`ImageData` (uint8 images of shape ``(N, 3, R, R)`` on the CPU, ``R = 32``
+unless ``resolution`` says otherwise, int64
 labels), balanced by construction: ``n_per_class`` samples per class (:func:`balanced_subset`),
 optionally with balanced random labels (:func:`random_labels`, chapter 6). :class:`DeviceDataset` puts
 the images on the training device once and does the augmentation of the paper's code (random crop
-32 with padding 4, horizontal flip) batched on that device.
+32 with padding 4, horizontal flip; padding ``R / 8`` at other resolutions) batched on that device.
 """
 
 from __future__ import annotations
@@ -32,14 +34,17 @@ import torch.nn.functional as F
 
 from ._validation import as_rng, check_scalar
 
-__all__ = ["DATASETS", "ImageData", "DeviceDataset", "load_dataset", "load_splits", "dataset_key", "balanced_subset",
-           "random_labels", "augment_batch", "write_fake_cifar10", "default_data_root", "synthetic_images"]
+__all__ = ["DATASETS", "DIGITS_RESOLUTIONS", "check_resolution", "ImageData", "DeviceDataset", "load_dataset",
+           "load_splits", "dataset_key", "balanced_subset", "random_labels", "augment_batch", "write_fake_cifar10",
+           "default_data_root", "synthetic_images"]
 
 #: Names accepted by :func:`load_dataset`.
 DATASETS = ("digits", "cifar10", "synthetic")
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 _CIFAR_FOLDER = "cifar-10-batches-py"
 _CIFAR_FILES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch", "batches.meta")
+#: Image sides :func:`load_dataset` can make from the 8×8 digits (nearest-neighbour factors 1–4).
+DIGITS_RESOLUTIONS = (8, 16, 24, 32)
 #: Digits per class kept for training (the rest, at least 54 per class, is the test pool).
 _DIGITS_TRAIN_POOL = 120
 _DIGITS_SPLIT_SEED = 2021
@@ -51,7 +56,8 @@ class ImageData:
 
     Attributes
     ----------
-    images : Tensor of shape (N, 3, 32, 32), uint8
+    images : Tensor of shape (N, 3, H, W), uint8
+        ``H = W = 32`` for CIFAR-10; the digits' side is the ``resolution`` they were loaded at.
     labels : Tensor of shape (N,), int64 in ``[0, num_classes)``
     num_classes : int
     name : str
@@ -215,7 +221,7 @@ def synthetic_images(n: int, num_classes: int = 10, *, rng=None) -> tuple[torch.
     return images, labels
 
 
-def _digits_arrays(train: bool) -> tuple[np.ndarray, np.ndarray]:
+def _digits_arrays(train: bool, resolution: int = 32) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.datasets import load_digits
 
     digits = load_digits()
@@ -228,8 +234,10 @@ def _digits_arrays(train: bool) -> tuple[np.ndarray, np.ndarray]:
         keep.append(idx[:_DIGITS_TRAIN_POOL] if train else idx[_DIGITS_TRAIN_POOL:])
     keep = np.sort(np.concatenate(keep))
     scaled = np.rint(images[keep] * (255.0 / 16.0)).astype(np.uint8)
-    big = scaled.repeat(4, axis=1).repeat(4, axis=2)  # nearest-neighbour 8×8 → 32×32
-    return np.ascontiguousarray(np.broadcast_to(big[:, None], (len(keep), 3, 32, 32))), labels[keep]
+    factor = resolution // 8
+    big = scaled.repeat(factor, axis=1).repeat(factor, axis=2)  # nearest-neighbour 8×8 → R×R
+    shape = (len(keep), 3, resolution, resolution)
+    return np.ascontiguousarray(np.broadcast_to(big[:, None], shape)), labels[keep]
 
 
 class _LocalCIFAR10:
@@ -295,8 +303,9 @@ def _cifar_arrays(root: Path, train: bool, download: bool) -> tuple[np.ndarray, 
 
 
 def load_dataset(name: str = "digits", *, train: bool = True, root=None, download: bool = False,
-                 n_per_class: int | None = None, random_labels: bool = False, rng=None) -> ImageData:
-    """Load one split of a data set as balanced uint8 images of shape ``(N, 3, 32, 32)``.
+                 n_per_class: int | None = None, random_labels: bool = False, rng=None,
+                 resolution: int = 32) -> ImageData:
+    """Load one split of a data set as balanced uint8 images of shape ``(N, 3, R, R)``.
 
     Parameters
     ----------
@@ -316,12 +325,16 @@ def load_dataset(name: str = "digits", *, train: bool = True, root=None, downloa
         Replace the labels by a seeded random permutation of them (:func:`random_labels`).
     rng : None, int or Generator
         Seed of the subset and of the random labels.
+    resolution : int
+        Image side ``R``: 32 (CIFAR-10's, the only one for ``"cifar10"`` and ``"synthetic"``); the digits
+        also 8, 16 or 24 (:data:`DIGITS_RESOLUTIONS`), their 8×8 pixels repeated ``R / 8`` times.
 
     Returns
     -------
     ImageData
     """
     key = dataset_key(name)
+    resolution = check_resolution(key, resolution)
     train, download, random_labels = (_check_bool(v, k) for k, v in
                                       (("train", train), ("download", download), ("random_labels", random_labels)))
     if n_per_class is not None:
@@ -331,7 +344,7 @@ def load_dataset(name: str = "digits", *, train: bool = True, root=None, downloa
     gen = as_rng(rng)
     split = "train" if train else "test"
     if key == "digits":
-        images, labels = _digits_arrays(train)
+        images, labels = _digits_arrays(train, resolution)
         classes = tuple(str(k) for k in range(10))
     elif key == "cifar10":
         root = Path(root).expanduser() if root is not None else default_data_root()
@@ -352,6 +365,16 @@ def load_dataset(name: str = "digits", *, train: bool = True, root=None, downloa
                      num_classes, f"{key}/{split}", classes)
 
 
+def check_resolution(dataset: str, resolution) -> int:
+    """The image side ``resolution`` checked for ``dataset`` (a canonical name, :func:`dataset_key`)."""
+    allowed = DIGITS_RESOLUTIONS if dataset == "digits" else (32,)
+    if isinstance(resolution, (bool, np.bool_)) or not isinstance(resolution, (int, np.integer)) \
+            or int(resolution) not in allowed:
+        raise ValueError(f"resolution must be one of {list(allowed)} for {dataset!r} (the image side in "
+                         f"pixels); got {resolution!r}")
+    return int(resolution)
+
+
 def dataset_key(name) -> str:
     """The canonical name of a data set (``"CIFAR-10"`` → ``"cifar10"``), or ``ValueError`` listing the names."""
     key = name.lower().replace("-", "") if isinstance(name, str) else None
@@ -361,7 +384,8 @@ def dataset_key(name) -> str:
 
 
 def load_splits(name: str = "digits", *, root=None, download: bool = False, n_train_per_class=None,
-                n_test_per_class=None, random_labels: bool = False, rng=None) -> tuple[ImageData, ImageData]:
+                n_test_per_class=None, random_labels: bool = False, rng=None,
+                resolution: int = 32) -> tuple[ImageData, ImageData]:
     """Training and test split (random labels, if asked, only on the training split).
 
     Parameters are those of :func:`load_dataset`; ``n_train_per_class`` and ``n_test_per_class`` are its
@@ -374,8 +398,9 @@ def load_splits(name: str = "digits", *, root=None, download: bool = False, n_tr
     """
     gen = as_rng(rng)
     train = load_dataset(name, train=True, root=root, download=download, n_per_class=n_train_per_class,
-                         random_labels=random_labels, rng=gen)
-    test = load_dataset(name, train=False, root=root, download=download, n_per_class=n_test_per_class, rng=gen)
+                         random_labels=random_labels, rng=gen, resolution=resolution)
+    test = load_dataset(name, train=False, root=root, download=download, n_per_class=n_test_per_class, rng=gen,
+                        resolution=resolution)
     return train, test
 
 
@@ -473,7 +498,9 @@ class DeviceDataset:
 
     def batch(self, index: torch.Tensor, *, augment: bool = False,
               generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Images ``(B, 3, 32, 32)`` float32 normalized (augmented if asked) and labels ``(B,)``.
+        """Images ``(B, 3, H, W)`` float32 normalized (augmented if asked) and labels ``(B,)``.
+
+        Augmentation pads by ``max(1, W // 8)`` (4 at CIFAR's 32 pixels, the paper's).
 
         ``index`` is a 1-D integer tensor of positions on the data's device (not range-checked here: that
         would wait for the device at every batch; torch raises on an index out of range).
@@ -482,7 +509,7 @@ class DeviceDataset:
             raise ValueError(f"index must be a 1-D integer tensor of positions; got {_describe(index)}")
         x = self.images[index]
         if augment:
-            x = augment_batch(x, generator=generator)
+            x = augment_batch(x, generator=generator, padding=max(1, x.shape[-1] // 8))
         x = (x.float() / 255.0 - self.mean) / self.std
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)

@@ -13,6 +13,11 @@ stride 2 followed by a max-pool) by a single 3×3 convolution with stride 1 and 
   :math:`W = \\sqrt{K/(K-1)}\\,(I_K - \\tfrac1K 1 1^\\top)` placed in the first ``K`` feature coordinates,
   with zero bias, and frozen (``requires_grad = False``): it is never trained (chapter 7).
 
+``stem`` chooses the first layer: ``"cifar"`` (the default, above) or ``"imagenet"``, torchvision's 7×7
+convolution with stride 2 and a 3×3 max-pool with stride 2. The reference code of Zhu et al. builds the
+latter unless its ``--SOTA`` flag is given, so its optimizer-comparison runs use it on 32×32 CIFAR-10
+images (its random-label network has the 3×3 stem; ``docs/recipes.md`` cites the lines).
+
 Every model returns logits from ``forward`` and exposes :meth:`CifarResNet.features` (the penultimate
 features ``h``, shape ``(batch, d)``) and :meth:`CifarResNet.features_and_logits`, which the training
 loop uses to compute the collapse metrics. torch is imported only here, in ``data.py`` and ``train.py``.
@@ -28,7 +33,7 @@ from ._validation import check_scalar
 from .etf import simplex_etf
 
 __all__ = ["CifarResNet", "MODELS", "build_model", "count_parameters", "etf_classifier_weight",
-           "classifier_parameter_share", "parameter_savings", "TALK_SAVINGS"]
+           "classifier_parameter_share", "parameter_savings", "TALK_SAVINGS", "STEMS"]
 
 #: Model names accepted by :func:`build_model`: block type and blocks per stage.
 MODELS = {
@@ -36,6 +41,8 @@ MODELS = {
     "resnet34": (BasicBlock, (3, 4, 6, 3)),
     "resnet50": (Bottleneck, (3, 4, 6, 3)),
 }
+#: First layers :func:`build_model` accepts (``stem=``).
+STEMS = ("cifar", "imagenet")
 
 
 def etf_classifier_weight(num_classes: int, feature_dim: int) -> torch.Tensor:
@@ -87,11 +94,16 @@ class CifarResNet(ResNet):
     fixed_classifier : bool
         Use the frozen simplex ETF (:func:`etf_classifier_weight`) with zero bias as the last layer.
     in_channels : int
-        Input channels (3 for CIFAR-10 and for the book's digits, which are brought to 3×32×32).
+        Input channels (3 for CIFAR-10 and for the book's digits, which are brought to 3 channels).
+    stem : {"cifar", "imagenet"}
+        ``"cifar"``: one 3×3 convolution, stride 1, no max-pool. ``"imagenet"``: a 7×7 convolution with
+        stride 2 (padding 3) and a 3×3 max-pool with stride 2 (padding 1), which shrink the image 4× per side
+        before the first stage.
     """
 
     def __init__(self, block, layers, num_classes: int = 10, *, width: int = 64,
-                 feature_dim: int | None = None, fixed_classifier: bool = False, in_channels: int = 3):
+                 feature_dim: int | None = None, fixed_classifier: bool = False, in_channels: int = 3,
+                 stem: str = "cifar"):
         # torchvision's ResNet.__init__ hard-codes 64 base channels and the ImageNet stem; build the same
         # attributes here and reuse its _make_layer, blocks and initialization.
         nn.Module.__init__(self)
@@ -105,15 +117,23 @@ class CifarResNet(ResNet):
         num_classes = check_scalar(num_classes, "num_classes", integer=True, low=2)
         width = check_scalar(width, "width", integer=True, low=1)
         in_channels = check_scalar(in_channels, "in_channels", integer=True, low=1)
+        stem = stem.lower() if isinstance(stem, str) else stem
+        if stem not in STEMS:
+            raise ValueError(f"stem must be one of {list(STEMS)}; got {stem!r}")
         self._norm_layer = nn.BatchNorm2d
         self.inplanes = width
         self.dilation = 1
         self.groups = 1
         self.base_width = 64  # Bottleneck inner width = planes · base_width / 64 = planes
-        self.conv1 = conv3x3(in_channels, width)
+        if stem == "cifar":
+            self.conv1 = conv3x3(in_channels, width)
+            self.maxpool = nn.Identity()
+        else:
+            self.conv1 = nn.Conv2d(in_channels, width, kernel_size=7, stride=2, padding=3, bias=False)
+            self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.stem = stem
         self.bn1 = nn.BatchNorm2d(width)
         self.relu = nn.ReLU(inplace=True)
-        self.maxpool = nn.Identity()
         self.layer1 = self._make_layer(block, width, layers[0])
         self.layer2 = self._make_layer(block, 2 * width, layers[1], stride=2)
         self.layer3 = self._make_layer(block, 4 * width, layers[2], stride=2)
@@ -146,7 +166,7 @@ class CifarResNet(ResNet):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Penultimate features ``h`` (the classifier's input), shape ``(batch, feature_dim)``."""
-        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return torch.flatten(self.avgpool(x), 1)
 
@@ -177,7 +197,7 @@ def _narrow_last_block(block: nn.Module, out_channels: int) -> None:
 
 def build_model(name: str = "resnet18", num_classes: int = 10, *, width: int = 64,
                 feature_dim: int | None = None, fixed_classifier: bool = False,
-                in_channels: int = 3) -> CifarResNet:
+                in_channels: int = 3, stem: str = "cifar") -> CifarResNet:
     """Build a CIFAR ResNet by name (chapters 5–7).
 
     Parameters
@@ -193,6 +213,8 @@ def build_model(name: str = "resnet18", num_classes: int = 10, *, width: int = 6
         Frozen simplex-ETF last layer with zero bias.
     in_channels : int
         Input channels.
+    stem : {"cifar", "imagenet"}
+        The first layer (:class:`CifarResNet`); ``"imagenet"`` is the reference code's default.
 
     Returns
     -------
@@ -208,7 +230,7 @@ def build_model(name: str = "resnet18", num_classes: int = 10, *, width: int = 6
         raise ValueError(f"unknown model {name!r}; expected one of {sorted(MODELS)}")
     block, layers = MODELS[key]
     return CifarResNet(block, layers, num_classes, width=width, feature_dim=feature_dim,
-                       fixed_classifier=fixed_classifier, in_channels=in_channels)
+                       fixed_classifier=fixed_classifier, in_channels=in_channels, stem=stem)
 
 
 def _check_module(module, name: str) -> nn.Module:

@@ -50,8 +50,8 @@ import torch
 import torch.nn.functional as F
 
 from ._validation import check_scalar
-from .data import DATASETS, DeviceDataset, ImageData, _check_bool, dataset_key, load_splits
-from .nets import MODELS, CifarResNet, build_model
+from .data import DATASETS, DeviceDataset, ImageData, _check_bool, check_resolution, dataset_key, load_splits
+from .nets import MODELS, STEMS, CifarResNet, build_model
 
 __all__ = ["TrainConfig", "TrainResult", "TrainingDiverged", "TrainingInterrupted", "CheckpointError", "OPTIMIZERS",
            "paper_defaults", "default_lr_decay_every", "train", "train_epoch", "evaluate", "extract_features",
@@ -129,6 +129,17 @@ def _count(name: str):
     return lambda value: check_scalar(value, name, integer=True, low=1)
 
 
+def _check_milestones(value) -> tuple:
+    """``lr_milestones``: a non-empty, strictly increasing sequence of epochs >= 1, as a tuple of int."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) == 0:
+        raise ValueError(f"lr_milestones must be a non-empty sequence of epochs (e.g. (100, 200)) or None; "
+                         f"got {value!r}")
+    epochs = tuple(check_scalar(v, f"lr_milestones[{i}]", integer=True, low=1) for i, v in enumerate(value))
+    if any(b <= a for a, b in zip(epochs, epochs[1:], strict=False)):
+        raise ValueError(f"lr_milestones must be strictly increasing; got {list(epochs)}")
+    return epochs
+
+
 def _check_device_name(device) -> str:
     key = device.lower() if isinstance(device, str) else None
     if key is None or not _DEVICE_PATTERN.fullmatch(key):
@@ -145,9 +156,13 @@ class TrainConfig:
     integers and floats are accepted and stored as Python numbers). ``None`` for ``lr``, ``batch_size``,
     ``weight_decay`` means the paper's value for the optimizer (:func:`paper_defaults`);
     ``lr_decay_every=None`` means :func:`default_lr_decay_every`, ``max(10, epochs // 5)``: the paper's
-    "× 0.2 every 40 epochs" for its 200 epochs, never more often than every 10 epochs. The step schedule is
-    used by all three optimizers. The defaults are the paper's CIFAR-10 setting except ``dataset``
-    (``"digits"``, the offline default); the book profile narrows ``width`` and shortens ``epochs``.
+    "× 0.2 every 40 epochs" for its 200 epochs, never more often than every 10 epochs. ``lr_milestones``
+    replaces that step schedule by decays (× ``lr_decay``) after the listed epochs only, e.g. Papyan et
+    al.'s protocol: × 0.1 at one and two thirds of the epochs (the stored reference runs). The schedule
+    is used by all three optimizers. ``resolution`` is the image side (the digits: 8, 16, 24 or 32;
+    CIFAR-10: 32) and ``stem`` the network's first layer (:data:`landscape_lib.nets.STEMS`). The defaults
+    are the paper's CIFAR-10 setting except ``dataset`` (``"digits"``, the offline default); the book
+    profile narrows ``width`` and shortens ``epochs``.
 
     Bounds: counts (``epochs``, ``width``, ``batch_size``, ``metrics_every``, ...) are integers ``>= 1``;
     ``seed >= 0``; ``lr > 0``, ``weight_decay >= 0``, ``0 <= momentum < 1``, ``0 < lr_decay <= 1`` and
@@ -155,12 +170,14 @@ class TrainConfig:
     """
 
     dataset: str = "digits"
+    resolution: int = 32
     data_root: str | None = None
     download: bool = False
     n_train_per_class: int | None = None
     n_test_per_class: int | None = None
     random_labels: bool = False
     model: str = "resnet18"
+    stem: str = "cifar"
     width: int = 64
     feature_dim: int | None = None
     fixed_classifier: bool = False
@@ -172,6 +189,7 @@ class TrainConfig:
     momentum: float = 0.9
     lr_decay: float = 0.2
     lr_decay_every: int | None = None
+    lr_milestones: tuple | None = None
     lbfgs_history: int = 10
     lbfgs_max_iter: int = 20
     augment: bool = True
@@ -185,8 +203,12 @@ class TrainConfig:
     max_loss: float = 1e3
 
     def __post_init__(self):
+        dataset = dataset_key(self.dataset)
         checked = {
-            "dataset": dataset_key(self.dataset),
+            "dataset": dataset,
+            "resolution": check_resolution(dataset, self.resolution),
+            "stem": _check_choice(self.stem, STEMS, "stem"),
+            "lr_milestones": _optional(self.lr_milestones, _check_milestones),
             "data_root": _optional(self.data_root, _check_path("data_root")),
             "model": _check_choice(self.model, tuple(MODELS), "model"),
             "optimizer": _check_choice(self.optimizer, OPTIMIZERS, "optimizer"),
@@ -204,6 +226,8 @@ class TrainConfig:
             checked[name] = _optional(getattr(self, name), _count(name))
         for name in ("download", "random_labels", "fixed_classifier", "augment", "amp", "channels_last", "compile"):
             checked[name] = _check_bool(getattr(self, name), name)
+        if checked["lr_milestones"] is not None and checked["lr_decay_every"] is not None:
+            raise ValueError("give lr_milestones or lr_decay_every, not both: they are two schedules")
         for name, value in checked.items():
             object.__setattr__(self, name, value)
 
@@ -211,7 +235,7 @@ class TrainConfig:
         """A copy with the ``None`` defaults of ``lr``, ``batch_size``, ``weight_decay`` and ``lr_decay_every``
         filled in."""
         defaults = dict(paper_defaults(self.optimizer, random_labels=self.random_labels),
-                        lr_decay_every=default_lr_decay_every(self.epochs))
+                        lr_decay_every=None if self.lr_milestones else default_lr_decay_every(self.epochs))
         return dataclasses.replace(self, **{name: defaults[name] if getattr(self, name) is None else getattr(self, name)
                                             for name in ("lr", "batch_size", "weight_decay", "lr_decay_every")})
 
@@ -873,10 +897,17 @@ def _prepare_output_dir(out: Path, *, resume: bool, overwrite: bool) -> dict | N
     return None
 
 
+def _comparable(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
 def _check_resumable(config: TrainConfig, state: dict, path: Path) -> None:
-    saved, now = state["config"], dataclasses.asdict(config)
+    # Fields added after a checkpoint was written take their defaults (those runs were made with them).
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    saved = {**defaults, **state["config"]}
+    now = dataclasses.asdict(config)
     diff = {k: (saved.get(k), now.get(k)) for k in sorted(set(saved) | set(now))
-            if k not in RESUMABLE_CHANGES and saved.get(k) != now.get(k)}
+            if k not in RESUMABLE_CHANGES and _comparable(saved.get(k)) != _comparable(now.get(k))}
     if diff:
         raise ValueError(f"cannot resume from {path}: its configuration differs (saved, now): {diff}; only "
                          f"{', '.join(RESUMABLE_CHANGES)} may change on resume")
@@ -969,7 +1000,7 @@ def train(config: TrainConfig | None = None, *, output_dir=None, resume: bool = 
     device = resolve_device(config.device)
     ckpt_path = out / CHECKPOINT_NAME if out is not None else None
     state = _prepare_output_dir(out, resume=resume, overwrite=overwrite) if out is not None else None
-    if state is not None and config.lr_decay_every is None:
+    if state is not None and config.lr_decay_every is None and config.lr_milestones is None:
         config = dataclasses.replace(config, lr_decay_every=state["config"].get("lr_decay_every"))
     config = config.resolved()
     if state is not None:
@@ -982,7 +1013,10 @@ def train(config: TrainConfig | None = None, *, output_dir=None, resume: bool = 
     if data is None:
         data = load_splits(config.dataset, root=config.data_root, download=config.download,
                            n_train_per_class=config.n_train_per_class, n_test_per_class=config.n_test_per_class,
-                           random_labels=config.random_labels, rng=config.seed)
+                           random_labels=config.random_labels, rng=config.seed, resolution=config.resolution)
+    elif data[0].images.shape[-1] != config.resolution:
+        raise ValueError(f"data holds {data[0].images.shape[-1]}-pixel images but resolution={config.resolution}: "
+                         f"pass the resolution the data were loaded at")
     train_set, test_set = data
     drop_last = config.compile  # static shapes: one compiled graph
     if drop_last and len(train_set) < config.batch_size:
@@ -994,7 +1028,7 @@ def train(config: TrainConfig | None = None, *, output_dir=None, resume: bool = 
 
     torch.manual_seed(config.seed)
     model = build_model(config.model, train_set.num_classes, width=config.width, feature_dim=config.feature_dim,
-                        fixed_classifier=config.fixed_classifier).to(device)
+                        fixed_classifier=config.fixed_classifier, stem=config.stem).to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     if cuda:
@@ -1003,7 +1037,12 @@ def train(config: TrainConfig | None = None, *, output_dir=None, resume: bool = 
     optimizer = make_optimizer(config.optimizer, trainable, lr=config.lr, weight_decay=config.weight_decay,
                                momentum=config.momentum, lbfgs_history=config.lbfgs_history,
                                lbfgs_max_iter=config.lbfgs_max_iter)
-    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.lr_decay_every, gamma=config.lr_decay)
+    if config.lr_milestones:
+        scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(config.lr_milestones),
+                                                         gamma=config.lr_decay)
+    else:
+        scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.lr_decay_every,
+                                                    gamma=config.lr_decay)
     generator = torch.Generator(device=device)
     generator.manual_seed(config.seed)
     history: list = []
@@ -1118,6 +1157,9 @@ CLI_DEFAULTS = {"metrics_every": 5}
 
 _FIELD_HELP = {
     "dataset": ("data set: " + ", ".join(DATASETS), None),
+    "resolution": ("image side in pixels: 32; the digits also 8, 16, 24 (8x8 pixels repeated R/8 times)", None),
+    "stem": ("first layer: cifar (3x3, stride 1, no max-pool) or imagenet (7x7 stride 2 + max-pool: the "
+             "reference code without --SOTA)", None),
     "data_root": ("folder holding cifar-10-batches-py", "$LANDSCAPE_DATA, else ~/.cache/landscape_lib/data"),
     "download": ("download CIFAR-10 into --data-root when it is missing (needs the internet)", None),
     "n_train_per_class": ("training images per class, a random balanced subset",
@@ -1137,6 +1179,8 @@ _FIELD_HELP = {
     "lr_decay": ("factor of the step schedule, in (0, 1]", None),
     "lr_decay_every": ("epochs between learning-rate decays",
                        f"max({MIN_DECAY_INTERVAL}, epochs // 5): the paper's 40 of 200; on --resume the run's"),
+    "lr_milestones": ("decay the learning rate (x lr-decay) after these epochs only, e.g. 100 200; replaces "
+                      "--lr-decay-every", "none: the step schedule"),
     "lbfgs_history": ("L-BFGS history size", None),
     "lbfgs_max_iter": ("L-BFGS iterations per batch", None),
     "augment": ("random crop (padding 4) and horizontal flip", None),
@@ -1152,7 +1196,7 @@ _FIELD_HELP = {
 
 
 def _arg_type(annotation: str):
-    for name, kind in (("int", int), ("float", float)):
+    for name, kind in (("int", int), ("tuple", int), ("float", float)):  # the one tuple field holds epochs
         if name in annotation:
             return kind
     return str
@@ -1173,7 +1217,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m landscape_lib.train", argument_default=argparse.SUPPRESS,
         description="Train a CIFAR ResNet and record neural-collapse metrics per epoch (Landscapes, ch. 5-7). "
                     "With --resume, options not given keep the checkpoint's values.")
-    choices = {"dataset": DATASETS, "model": tuple(MODELS), "optimizer": OPTIMIZERS}
+    choices = {"dataset": DATASETS, "model": tuple(MODELS), "optimizer": OPTIMIZERS, "stem": STEMS}
     for f in dataclasses.fields(TrainConfig):
         text, computed = _FIELD_HELP[f.name]
         default = CLI_DEFAULTS.get(f.name, f.default)
@@ -1187,6 +1231,7 @@ def build_parser() -> argparse.ArgumentParser:
         if f.name in choices:
             kind = dataset_key if f.name == "dataset" else str.lower
         parser.add_argument(flag, type=kind, choices=choices.get(f.name),
+                            nargs="+" if f.type == "tuple | None" else None,
                             metavar=None if f.name in choices else f.name.upper(), help=f"{text} (default: {shown})")
     parser.add_argument("--output-dir", help="history.json/csv and checkpoint.pt go here (default: runs/latest)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --output-dir")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,6 +29,7 @@ FIELDS = ("certified", "grad_norms", "values", "fourth_moment", "correlation", "
 
 def main(argv=None) -> int:
     import numerics_env
+    import provenance
 
     numerics_env.ensure()
     import numpy as np
@@ -43,9 +43,7 @@ def main(argv=None) -> int:
     parser.add_argument("--kappa", type=float, nargs="+", default=list(KAPPAS))
     parser.add_argument("--out", type=Path, default=ROOT / "book" / "data" / "census")
     args = parser.parse_args(argv)
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = bool(subprocess.run(["git", "status", "--porcelain", "landscape_lib"], cwd=ROOT, capture_output=True,
-                                text=True).stdout.strip())
+    commit, dirty = provenance.library_commit()
     arrays, cells = {}, []
     for n in args.n:
         for kappa in args.kappa:

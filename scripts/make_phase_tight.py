@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -59,6 +58,7 @@ def run_cell(n: int, m: int, *, seed: int, frames: int, starts: int, threshold: 
 
 def main(argv=None) -> int:
     import numerics_env
+    import provenance
 
     numerics_env.ensure()
     import numpy as np
@@ -74,9 +74,7 @@ def main(argv=None) -> int:
     parser.add_argument("--thresholds", type=float, nargs="+", default=list(THRESHOLDS))
     parser.add_argument("--out", type=Path, default=ROOT / "book" / "data" / "phase")
     args = parser.parse_args(argv)
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = bool(subprocess.run(["git", "status", "--porcelain", "landscape_lib"], cwd=ROOT, capture_output=True,
-                                text=True).stdout.strip())
+    commit, dirty = provenance.library_commit()
     ms = [m for m in m_grid(args.n, args.m_factor) if m <= args.m_max]
     arrays, cells = {}, []
     t_all = time.perf_counter()

@@ -39,6 +39,9 @@ def tiny(digits):
 BAD_FIELDS = [
     ("dataset", "imagenet", "unknown data set 'imagenet'"), ("dataset", 3, "unknown data set 3"),
     ("data_root", 5, "data_root must be a path"),
+    ("resolution", 12, "resolution must be one of"), ("resolution", None, "resolution must be one of"),
+    ("stem", "vgg", "stem must be one of|unknown stem"), ("lr_milestones", (5, 5), "strictly increasing"),
+    ("lr_milestones", 100, "lr_milestones must be a non-empty sequence"),
     ("download", "yes", "download must be True or False"), ("download", 1, "download must be True or False"),
     ("n_train_per_class", 0, "n_train_per_class must be >= 1"),
     ("n_test_per_class", -2, "n_test_per_class must be >= 1"), ("n_test_per_class", 2.5, "n_test_per_class"),
