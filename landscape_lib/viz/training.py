@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .._validation import check_scalar
+from ..stored_runs import final_values, seed_band
 from .style import LINE_COLORS, base_layout
 
 __all__ = ["METRIC_LABELS", "metric_series", "training_curves_figure", "width_sweep_figure",
-           "final_metrics_table"]
+           "final_metrics_table", "seed_band_figure", "seed_summary_table"]
 
 #: Axis titles of the history columns.
 METRIC_LABELS = {
@@ -218,4 +220,124 @@ def final_metrics_table(histories: Mapping[str, Sequence[Mapping]],
             else:
                 cells.append(f"{values[-1]:.{digits}g}".rjust(16))
         lines.append(str(label).ljust(label_width) + "".join(cells))
+    return "\n".join(lines)
+
+
+def _check_groups(groups) -> Mapping:
+    if not isinstance(groups, Mapping) or not groups:
+        raise ValueError("groups must be a non-empty mapping of label to a list of histories (one per seed)")
+    for label, histories in groups.items():
+        if isinstance(histories, (str, bytes)) or not isinstance(histories, Sequence) or not histories:
+            raise ValueError(f"groups[{label!r}] must be a non-empty list of histories (one per seed)")
+        for i, history in enumerate(histories):
+            _check_history(history, f"groups[{label!r}][{i}]")
+    return groups
+
+
+def _rgba(colour: str, alpha: float) -> str:
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def seed_band_figure(groups: Mapping[str, Sequence[Sequence[Mapping]]],
+                     metrics: Sequence[str] = ("nc1", "nc2_classifier", "nc2_means", "nc3_ufm", "nc4", "train_acc"),
+                     *, title: str | None = None, cols: int = 3, height: int | None = None) -> go.Figure:
+    """One panel per metric against epochs: per group the median over seeds as a line, min–max as a band.
+
+    The figure of the stored reference runs (chapters 5–7): a group is one setting (an optimizer, a width)
+    trained from several seeds. NC1–NC3 and losses on a logarithmic y axis; NC4 and accuracies linear.
+
+    Parameters
+    ----------
+    groups : mapping of str to list of histories
+        Label → the histories of its seeds (:func:`landscape_lib.stored_runs.seed_groups`).
+    metrics : sequence of str
+    title : str or None
+    cols : int
+        Panels per row.
+    height : int or None
+        Default: 300 pixels per row of panels.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    _check_groups(groups)
+    metrics = _check_metrics(metrics)
+    cols = check_scalar(cols, "cols", integer=True, low=1)
+    if height is not None:
+        height = check_scalar(height, "height", integer=True, low=1)
+    rows = -(-len(metrics) // cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[METRIC_LABELS.get(m, m) for m in metrics],
+                        horizontal_spacing=0.08, vertical_spacing=0.16)
+    for i, (label, histories) in enumerate(groups.items()):
+        colour = LINE_COLORS[i % len(LINE_COLORS)]
+        for j, key in enumerate(metrics):
+            epochs, values = seed_band(histories, key)
+            low, mid, high = (np.nanmin(values, axis=0), np.nanmedian(values, axis=0), np.nanmax(values, axis=0))
+            if key in LOG_METRICS:  # exact zeros cannot be drawn on a log axis
+                low, mid, high = (np.where(v > 0, v, np.nan) for v in (low, mid, high))
+            x = epochs.tolist()
+            where = dict(row=j // cols + 1, col=j % cols + 1)
+            fig.add_trace(go.Scatter(x=x + x[::-1], y=_rounded(np.concatenate([high, low[::-1]])), fill="toself",
+                                     fillcolor=_rgba(colour, 0.2), line=dict(width=0), hoverinfo="skip",
+                                     legendgroup=str(label), showlegend=False), **where)
+            fig.add_trace(go.Scatter(x=x, y=_rounded(mid), mode="lines", line=dict(color=colour, width=2),
+                                     name=f"{label} ({len(histories)} seeds)", legendgroup=str(label),
+                                     showlegend=(j == 0),
+                                     hovertemplate=f"{label}<br>epoch %{{x}}<br>{key} median "
+                                                   "%{y:.3g}<extra></extra>"),
+                          **where)
+    for j, key in enumerate(metrics):
+        fig.update_yaxes(type="log" if key in LOG_METRICS else "linear", row=j // cols + 1, col=j % cols + 1,
+                         exponentformat="power")
+        fig.update_xaxes(title_text="epoch" if j // cols == rows - 1 else None, row=j // cols + 1,
+                         col=j % cols + 1)
+    fig.update_layout(**base_layout(title, height=height or 300 * rows + 60))
+    return fig
+
+
+def _rounded(values: np.ndarray) -> list:
+    return [None if not np.isfinite(v) else float(f"{v:.6g}") for v in values]
+
+
+def seed_summary_table(groups: Mapping[str, Sequence[Sequence[Mapping]]],
+                       metrics: Sequence[str] = ("train_acc", "test_acc", "nc1", "nc2_classifier", "nc2_means",
+                                                 "nc3_ufm", "nc4"),
+                       *, digits: int = 2) -> str:
+    """Plain-text table of the last stored value per group: median over the seeds and [min, max].
+
+    Parameters
+    ----------
+    groups : mapping of str to list of histories
+    metrics : sequence of str
+    digits : int
+        Significant digits (accuracies: decimals).
+
+    Returns
+    -------
+    str
+    """
+    _check_groups(groups)
+    metrics = _check_metrics(metrics)
+    digits = check_scalar(digits, "digits", integer=True, low=0)
+
+    def fmt(key, v):
+        if not np.isfinite(v):
+            return "-"
+        return f"{v:.{digits}f}" if key.endswith("_acc") else f"{v:.{digits}g}"
+
+    labels = [f"{label} ({len(histories)})" for label, histories in groups.items()]
+    table = []
+    for histories in groups.values():
+        row = []
+        for key in metrics:
+            v = final_values(histories, key)
+            row.append(f"{fmt(key, np.nanmedian(v))} [{fmt(key, np.nanmin(v))}, {fmt(key, np.nanmax(v))}]")
+        table.append(row)
+    label_width = max(len(t) for t in labels + ["setting (seeds)"]) + 2
+    widths = [max(len(m), *(len(row[j]) for row in table)) + 2 for j, m in enumerate(metrics)]
+    lines = ["setting (seeds)".ljust(label_width) + "".join(m.rjust(w) for m, w in zip(metrics, widths, strict=True))]
+    for label, row in zip(labels, table, strict=True):
+        lines.append(label.ljust(label_width) + "".join(t.rjust(w) for t, w in zip(row, widths, strict=True)))
     return "\n".join(lines)

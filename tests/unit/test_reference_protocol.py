@@ -151,3 +151,40 @@ def test_compact_history_keeps_metric_rows_rounded():
     assert stored_runs.compact_history(history) == [{"epoch": 2, "nc1": 0.123457, "lr": 0.05, "train_loss": None}]
     with pytest.raises(ValueError, match="no stored runs"):
         stored_runs.load_family("/nonexistent/family")
+
+
+def test_band_figure_and_table_build_without_torch(tmp_path):
+    """The chapters draw stored runs where torch is not installed: torch imports are made to fail."""
+    import subprocess
+    import sys
+
+    rows = [{"epoch": 5, "nc1": 0.5, "nc2_classifier": 0.4, "nc2_means": 0.5, "nc3_ufm": 0.6, "nc4": 0.1,
+             "train_acc": 0.9, "test_acc": 0.8}, {"epoch": 10, "nc1": 0.1, "nc2_classifier": 0.2, "nc2_means": 0.3,
+                                                  "nc3_ufm": 0.3, "nc4": 0.0, "train_acc": 1.0, "test_acc": 0.9}]
+    for seed in (0, 1):
+        _write_run(tmp_path / "fam" / f"sgd-seed{seed}", rows, seed=seed)
+    script = f"""
+import sys
+sys.modules["torch"] = None  # any import of torch raises ImportError
+from landscape_lib import stored_runs
+from landscape_lib.viz import training as vt
+groups = stored_runs.seed_groups(stored_runs.load_family({str(tmp_path / 'fam')!r}), lambda r: r.config["optimizer"])
+fig = vt.seed_band_figure(groups)
+print(len(fig.data), "torch" in sys.modules and sys.modules["torch"] is not None)
+print(vt.seed_summary_table(groups))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[0] == "12 False"  # 6 panels x (band + median line), torch never imported
+    assert "sgd (2)" in out and "0.10 [0.10, 0.10]" not in out.splitlines()[0]
+
+
+def test_band_figure_draws_median_and_min_max():
+    from landscape_lib.viz import training as vt
+
+    runs = [[{"epoch": 5, "nc1": v}] for v in (0.1, 0.2, 0.4)]
+    fig = vt.seed_band_figure({"sgd": runs}, ["nc1"])
+    band, median = fig.data
+    assert median.y == (0.2,) and sorted(band.y) == [0.1, 0.4]
+    assert "0.2 [0.1, 0.4]" in vt.seed_summary_table({"sgd": runs}, ["nc1"])
+    with pytest.raises(ValueError, match="non-empty list of histories"):
+        vt.seed_band_figure({"sgd": []})
