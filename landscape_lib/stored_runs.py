@@ -1,6 +1,9 @@
 """Stored reference runs of the deep neural-collapse chapters (5–7): read, check and summarize them.
 
-A stored run is a folder holding two JSON files, written by ``scripts/make_runs.py`` (``make runs``):
+A stored run is a folder holding two JSON files, written by ``scripts/make_runs.py`` (``make runs``), or
+by the command line ``python -m landscape_lib.train --output-dir FOLDER`` for a run of one's own (then
+``config.json`` has no ``segments`` and ``history.json`` every epoch; rows without metrics are skipped
+when it is read, so a reader's CIFAR-10 run on a GPU drops into the same figures):
 
 * ``config.json`` — the provenance: ``argv`` (the exact command-line arguments of
   ``python -m landscape_lib.train``), ``train_config`` (the resolved :class:`~landscape_lib.train.TrainConfig`
@@ -30,7 +33,7 @@ __all__ = ["STORED_DIGITS", "StoredRun", "load_run", "load_family", "seed_groups
 
 #: Significant digits of the numbers in a stored ``history.json`` (the provenance test compares to these).
 STORED_DIGITS = 6
-_CONFIG_KEYS = ("argv", "train_config", "segments")
+_CONFIG_KEYS = ("argv", "train_config")
 _SEGMENT_KEYS = ("commit", "first_epoch", "last_epoch", "torch", "python", "machine", "threads")
 
 
@@ -47,9 +50,10 @@ class StoredRun:
     config : dict
         The resolved training configuration (``train_config`` of ``config.json``).
     argv : tuple of str
-        The command-line arguments that produced it.
+        The command-line arguments that produced it (empty for a run started from Python).
     segments : tuple of dict
-        Provenance of each sitting (commit, epochs, versions, machine, threads, seconds).
+        Provenance of each sitting (commit, epochs, versions, machine, threads, seconds); empty for a run
+        not made by ``make runs``.
     history : tuple of dict
         Rows with metrics, in epoch order.
     """
@@ -128,15 +132,20 @@ def load_run(folder) -> StoredRun:
     config = _read_json(path / "config.json")
     if not isinstance(config, dict) or any(k not in config for k in _CONFIG_KEYS):
         _fail(path, f"config.json must be an object with the keys {list(_CONFIG_KEYS)}")
-    argv, train_config, segments = (config[k] for k in _CONFIG_KEYS)
+    argv, train_config = (config[k] for k in _CONFIG_KEYS)
+    segments = config.get("segments", [])
+    argv = [] if argv is None else argv
     if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
-        _fail(path, "config.json 'argv' must be a list of strings (the command-line arguments)")
+        _fail(path, "config.json 'argv' must be a list of strings (the command-line arguments) or null")
     if not isinstance(train_config, dict) or not all(k in train_config for k in ("seed", "epochs", "optimizer")):
         _fail(path, "config.json 'train_config' must be the training configuration (seed, epochs, optimizer, ...)")
-    if not isinstance(segments, list) or not segments or not all(
+    if not isinstance(segments, list) or not all(
             isinstance(s, dict) and all(k in s for k in _SEGMENT_KEYS) for s in segments):
-        _fail(path, f"config.json 'segments' must be a non-empty list of objects with {list(_SEGMENT_KEYS)}")
+        _fail(path, f"config.json 'segments' must be a list of objects with {list(_SEGMENT_KEYS)}")
     history = _check_history(_read_json(path / "history.json"), path)
+    history = tuple(row for row in history if row.get("nc1") is not None)  # a full history: its metric rows
+    if not history:
+        _fail(path, "history.json has no row with metrics yet")
     if history[-1]["epoch"] > train_config["epochs"]:
         _fail(path, f"history runs to epoch {history[-1]['epoch']}, past epochs={train_config['epochs']}")
     return StoredRun(path.name, path.parent.name, train_config, tuple(argv), tuple(segments), history)

@@ -934,7 +934,7 @@ def _check_data(data):
 
 def train(config: TrainConfig | None = None, *, output_dir=None, resume: bool = False, overwrite: bool = False,
           checkpoint_every: int | None = None, until_epoch: int | None = None, progress: bool = False,
-          data: tuple[ImageData, ImageData] | None = None, **overrides) -> TrainResult:
+          data: tuple[ImageData, ImageData] | None = None, command=None, **overrides) -> TrainResult:
     """Train a CIFAR ResNet and record NC1–NC4 and accuracies per epoch (chapters 5–7).
 
     Parameters
@@ -962,6 +962,10 @@ def train(config: TrainConfig | None = None, *, output_dir=None, resume: bool = 
         tqdm progress bar over epochs on stderr (on for the command line, off for notebooks).
     data : (ImageData, ImageData) or None
         Training and test set already loaded (otherwise loaded from the configuration).
+    command : sequence of str or None
+        The command-line arguments that started the run (the command line passes its own), recorded with the
+        resolved configuration in ``output_dir/config.json`` — the format of the stored reference runs
+        (:mod:`landscape_lib.stored_runs`), so a run of one's own drops into the chapters' figures.
 
     Returns
     -------
@@ -1005,11 +1009,18 @@ def train(config: TrainConfig | None = None, *, output_dir=None, resume: bool = 
     config = config.resolved()
     if state is not None:
         _check_resumable(config, state, ckpt_path)
+    if command is not None and (isinstance(command, (str, bytes)) or not all(isinstance(a, str) for a in command)):
+        raise ValueError(f"command must be a sequence of strings (command-line arguments) or None; got {command!r}")
     start = state["epoch"] if state is not None else 0
     if until_epoch is not None and not start < until_epoch <= config.epochs:
         raise ValueError(f"until_epoch must lie in {start + 1}..{config.epochs} (after the "
                          f"{'checkpoint' if start else 'start'}, at most epochs); got {until_epoch}")
     cuda = device.type == "cuda"
+    if out is not None:
+        record = {"argv": None if command is None else list(command),
+                  "train_config": {k: list(v) if isinstance(v, tuple) else v
+                                   for k, v in dataclasses.asdict(config).items()}}
+        _atomic_write(out / "config.json", (json.dumps(record, indent=1) + "\n").encode())
     if data is None:
         data = load_splits(config.dataset, root=config.data_root, download=config.download,
                            n_train_per_class=config.n_train_per_class, n_test_per_class=config.n_test_per_class,
@@ -1266,6 +1277,7 @@ def main(argv=None) -> int:
             saved = load_checkpoint(out / CHECKPOINT_NAME)["config"]
             base.update({k: v for k, v in saved.items() if k in base})
         result = train(TrainConfig(**{**base, **args}), output_dir=out, resume=run["resume"],
+                       command=list(sys.argv[1:] if argv is None else argv),
                        overwrite=run["overwrite"], checkpoint_every=run["checkpoint_every"],
                        until_epoch=run["until_epoch"], progress=not run["no_progress"])
     except TrainingInterrupted as exc:

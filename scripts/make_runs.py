@@ -121,6 +121,22 @@ def _store(family: str, run: str, argv: list, work: Path, segments: list) -> Non
     (dest / "config.json").write_text(json.dumps(record, indent=1) + "\n")
 
 
+def training_modules() -> list[str]:
+    """The files of ``landscape_lib`` that the training command imports (relative to the repository)."""
+    # evaluate() imports the metric modules when it runs: import them too
+    code = ("import sys, landscape_lib.train, landscape_lib.class_stats, landscape_lib.collapse; "
+            "print('\\n'.join(sorted(m.__file__ for n, m in sys.modules.items() "
+            "if n.startswith('landscape_lib') and getattr(m, '__file__', None))))")
+    files = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                           check=True).stdout.split()
+    return [str(Path(f).resolve().relative_to(ROOT)) for f in files]
+
+
+def changed_training_code(changes: list) -> list:
+    """The uncommitted changes (paths) that touch a module the training imports."""
+    return sorted(set(changes) & set(training_modules()))
+
+
 def train_one(family: str, run: str, argv: list, allow_dirty: bool) -> int:
     """Train (or resume) one run; store it when complete. Returns the command's exit status."""
     import numerics_env
@@ -133,7 +149,8 @@ def train_one(family: str, run: str, argv: list, allow_dirty: bool) -> int:
     resume = ["--resume"] if (work / "checkpoint.pt").is_file() else (["--overwrite"] if start else [])
     if not resume:
         start = 0
-    commit, dirty = provenance.library_commit()
+    commit = provenance.library_commit()[0]
+    changes = provenance.library_changes()
     t0 = time.perf_counter()
     with open(work / "train.log", "a") as log:
         rc = subprocess.run(command(argv, work) + resume, cwd=ROOT, stdout=log, stderr=log).returncode
@@ -142,7 +159,8 @@ def train_one(family: str, run: str, argv: list, allow_dirty: bool) -> int:
     segments_file = work / "segments.json"
     segments = json.loads(segments_file.read_text()) if segments_file.is_file() and resume else []
     if last > start:
-        segments.append({"commit": commit, "dirty": dirty, "first_epoch": start + 1,
+        segments.append({"commit": commit, "uncommitted": changes,
+                         "uncommitted_training_code": changed_training_code(changes), "first_epoch": start + 1,
                          "last_epoch": last, "seconds": round(seconds, 1), "torch": torch.__version__,
                          "numpy": __import__("numpy").__version__, **provenance.machine(),
                          "threads": int(argv[argv.index("--threads") + 1]),
@@ -183,7 +201,7 @@ def main(argv=None) -> int:
     parser.add_argument("--family", nargs="+", choices=list(FAMILIES), help="only these families")
     parser.add_argument("--jobs", type=int, default=1, help="runs trained at a time (one thread each)")
     parser.add_argument("--allow-dirty", action="store_true",
-                        help="train although landscape_lib/ has uncommitted changes (recorded as dirty)")
+                        help="train although modules the training imports have uncommitted changes (recorded)")
     args = parser.parse_args(argv)
     runs = plan(args.family)
     if args.dry_run:
@@ -192,9 +210,11 @@ def main(argv=None) -> int:
         return 0
     if args.jobs < 1:
         parser.error(f"--jobs must be >= 1; got {args.jobs}")
-    if provenance.library_commit()[1] and not args.allow_dirty:
-        print("error: landscape_lib/ has uncommitted changes, so the recorded commit would not be the code that "
-              "trained; commit them first (or pass --allow-dirty, which records it)", file=sys.stderr)
+    touched = changed_training_code(provenance.library_changes())
+    if touched and not args.allow_dirty:
+        print(f"error: the training code has uncommitted changes ({', '.join(touched)}), so the recorded commit "
+              "would not be the code that trained; commit them first (or pass --allow-dirty; every run records "
+              "the uncommitted files)", file=sys.stderr)
         return 2
     todo = [r for r in runs if status(*r) != "stored"]
     print(f"{len(runs) - len(todo)} of {len(runs)} runs stored; training {len(todo)} with {args.jobs} job(s) "

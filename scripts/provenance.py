@@ -24,6 +24,13 @@ def library_commit() -> tuple[str, bool]:
     return _git("rev-parse", "HEAD"), bool(_git("status", "--porcelain", "landscape_lib"))
 
 
+def library_changes() -> list[str]:
+    """Paths under ``landscape_lib/`` whose working copy differs from ``HEAD`` (``git status`` order)."""
+    lines = subprocess.run(["git", "status", "--porcelain", "landscape_lib"], cwd=ROOT, capture_output=True,
+                           text=True).stdout.splitlines()
+    return [line[3:] for line in lines if line.strip()]
+
+
 def cpu_model() -> str:
     """The CPU's model name (Linux), else ``platform.processor()``."""
     try:

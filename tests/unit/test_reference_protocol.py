@@ -130,7 +130,8 @@ def test_runs_grouped_together_must_differ_only_in_the_seed(tmp_path):
     ({"config.json": json.dumps({"argv": []})}, "keys"),
     ({"history.json": json.dumps([{"epoch": 2}, {"epoch": 1}])}, "integer 'epoch' after 2"),
     ({"history.json": json.dumps([{"epoch": 1, "nc1": "0.1"}])}, "number or null"),
-    ({"history.json": json.dumps([{"epoch": 11}])}, "past epochs"),
+    ({"history.json": json.dumps([{"epoch": 11, "nc1": 0.1}])}, "past epochs"),
+    ({"history.json": json.dumps([{"epoch": 1, "nc1": None}])}, "no row with metrics"),
     ({"history.json": None}, "history.json is missing"),
 ])
 def test_damaged_stored_runs_are_named(tmp_path, damage, match):
@@ -188,3 +189,16 @@ def test_band_figure_draws_median_and_min_max():
     assert "0.2 [0.1, 0.4]" in vt.seed_summary_table({"sgd": runs}, ["nc1"])
     with pytest.raises(ValueError, match="non-empty list of histories"):
         vt.seed_band_figure({"sgd": []})
+
+
+def test_a_command_line_run_of_ones_own_loads_like_a_stored_run(tmp_path, capsys):
+    out = tmp_path / "cifar-like" / "sgd-seed0"
+    args = ["--dataset", "digits", "--resolution", "8", "--width", "2", "--n-train-per-class", "3",
+            "--n-test-per-class", "2", "--epochs", "4", "--metrics-every", "2", "--device", "cpu", "--threads", "1",
+            "--no-progress", "--output-dir", str(out)]
+    assert main(args) == 0
+    capsys.readouterr()
+    run = stored_runs.load_family(tmp_path / "cifar-like")["sgd-seed0"]
+    assert run.argv == tuple(args) and run.segments == () and run.complete
+    assert [row["epoch"] for row in run.history] == [2, 4]
+    assert run.config["resolution"] == 8 and run.config["lr_decay_every"] == 10

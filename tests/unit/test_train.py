@@ -77,7 +77,7 @@ def test_resume_equals_uninterrupted(tmp_path):
 def test_checkpoints_every_n_epochs_are_atomic(tmp_path):
     train(TINY, epochs=2, output_dir=tmp_path, checkpoint_every=1)
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["checkpoint.pt", "history.csv", "history.json"]   # no temporary files left over
+    assert names == ["checkpoint.pt", "config.json", "history.csv", "history.json"]   # no temporary files left
 
 
 def test_divergence_stops_with_a_clear_message(tmp_path):

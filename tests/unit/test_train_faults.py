@@ -321,8 +321,8 @@ def test_temporary_files_of_killed_writes_are_removed(finished, tmp_path):
         (tmp_path / name).write_bytes(b"half a file")
     (tmp_path / "notes.txt").write_text("mine")
     train(TINY, output_dir=tmp_path, resume=True)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt", "history.csv", "history.json",
-                                                          "notes.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt", "config.json", "history.csv",
+                                                          "history.json", "notes.txt"]
 
 
 def test_a_write_that_fails_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
