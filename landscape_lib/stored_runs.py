@@ -9,8 +9,9 @@ when it is read, so a reader's CIFAR-10 run on a GPU drops into the same figures
   ``python -m landscape_lib.train``), ``train_config`` (the resolved :class:`~landscape_lib.train.TrainConfig`
   as a dict), and ``segments`` (one entry per sitting that trained part of it: library commit, epochs,
   torch/numpy/Python versions, machine, numerical environment, threads, seconds);
-* ``history.json`` — the rows of the training history on the epochs with metrics (every
-  ``metrics_every`` epochs and the last), numbers rounded to :data:`STORED_DIGITS` significant digits.
+* ``history.json`` — the training history on the epochs with metrics (every ``metrics_every`` epochs and
+  the last) by column, ``{"epoch": [...], "nc1": [...], ...}``, numbers rounded to :data:`STORED_DIGITS`
+  significant digits (:func:`history_columns`; a list of rows, as the command line writes, is read too).
 
 Runs are grouped into *families* (one folder each: a chapter's experiment); the runs of a family that
 differ only in their seed form a *group*, drawn as a band (:func:`seed_band`). Only ``json`` and ``numpy``
@@ -29,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["STORED_DIGITS", "StoredRun", "load_run", "load_family", "seed_groups", "seed_band", "final_values",
-           "round_significant", "compact_history"]
+           "round_significant", "compact_history", "history_columns"]
 
 #: Significant digits of the numbers in a stored ``history.json`` (the provenance test compares to these).
 STORED_DIGITS = 6
@@ -93,9 +94,19 @@ def _read_json(path: Path):
         _fail(path.parent, f"{path.name} is not readable JSON ({exc})")
 
 
+def _rows(columns: dict, path: Path) -> list:
+    lengths = {len(v) if isinstance(v, list) else -1 for v in columns.values()}
+    if "epoch" not in columns or len(lengths) != 1 or -1 in lengths:
+        _fail(path, "history.json by column must map 'epoch' and every other column to lists of one length")
+    keys = list(columns)
+    return [dict(zip(keys, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+
+
 def _check_history(rows, path: Path) -> tuple:
+    if isinstance(rows, dict):
+        rows = _rows(rows, path)
     if not isinstance(rows, list) or not rows:
-        _fail(path, "history.json must be a non-empty list of rows")
+        _fail(path, "history.json must be a non-empty list of rows or an object of columns")
     last = 0
     for i, row in enumerate(rows):
         if not isinstance(row, dict) or not isinstance(row.get("epoch"), int) or row["epoch"] <= last:
@@ -229,3 +240,13 @@ def compact_history(history: Sequence[Mapping], *, drop=("seconds",)) -> list:
     """
     return [{k: round_significant(v) for k, v in row.items() if k not in drop}
             for row in history if row.get("nc1") is not None]
+
+
+def history_columns(rows: Sequence[Mapping]) -> dict:
+    """Rows (dicts with the same keys) as columns, ``{key: [value per row]}``: the stored ``history.json``."""
+    if not rows:
+        raise ValueError("rows must hold at least one row")
+    keys = list(rows[0])
+    if any(list(row) != keys for row in rows):
+        raise ValueError("every row must have the same keys in the same order")
+    return {k: [row[k] for row in rows] for k in keys}

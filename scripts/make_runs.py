@@ -106,7 +106,7 @@ def command(argv: list, out: Path) -> list:
 
 
 def _store(family: str, run: str, argv: list, work: Path, segments: list) -> None:
-    from landscape_lib.stored_runs import compact_history
+    from landscape_lib.stored_runs import compact_history, history_columns
     from landscape_lib.train import load_checkpoint
 
     config = load_checkpoint(work / "checkpoint.pt")["config"]
@@ -115,9 +115,10 @@ def _store(family: str, run: str, argv: list, work: Path, segments: list) -> Non
               "segments": segments}
     dest = STORE / family / run
     dest.mkdir(parents=True, exist_ok=True)
-    (dest / "history.json").write_text(
-        "[\n" + ",\n".join(json.dumps(row, separators=(",", ":")) for row in compact_history(_history(work)))
-        + "\n]\n")
+    columns = history_columns(compact_history(_history(work)))
+    (dest / "history.json").write_text(  # one column per line: small, and readable in a diff
+        "{\n" + ",\n".join(f"{json.dumps(k)}: {json.dumps(v, separators=(',', ':'))}" for k, v in columns.items())
+        + "\n}\n")
     (dest / "config.json").write_text(json.dumps(record, indent=1) + "\n")
 
 

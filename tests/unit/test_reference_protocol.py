@@ -202,3 +202,14 @@ def test_a_command_line_run_of_ones_own_loads_like_a_stored_run(tmp_path, capsys
     assert run.argv == tuple(args) and run.segments == () and run.complete
     assert [row["epoch"] for row in run.history] == [2, 4]
     assert run.config["resolution"] == 8 and run.config["lr_decay_every"] == 10
+
+
+def test_stored_history_by_column_reads_like_rows(tmp_path):
+    rows = [{"epoch": 5, "nc1": 0.5}, {"epoch": 10, "nc1": None}, {"epoch": 15, "nc1": 0.1}]
+    columns = stored_runs.history_columns(rows)
+    assert columns == {"epoch": [5, 10, 15], "nc1": [0.5, None, 0.1]}
+    _write_run(tmp_path / "run", columns, epochs=15)
+    assert stored_runs.load_run(tmp_path / "run").history == (rows[0], rows[2])
+    (tmp_path / "run" / "history.json").write_text(json.dumps({"epoch": [5, 10], "nc1": [0.5]}))
+    with pytest.raises(ValueError, match="lists of one length"):
+        stored_runs.load_run(tmp_path / "run")
