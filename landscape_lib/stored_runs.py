@@ -35,7 +35,7 @@ __all__ = ["STORED_DIGITS", "StoredRun", "load_run", "load_family", "seed_groups
 #: Significant digits of the numbers in a stored ``history.json`` (the provenance test compares to these).
 STORED_DIGITS = 6
 _CONFIG_KEYS = ("argv", "train_config")
-_SEGMENT_KEYS = ("commit", "first_epoch", "last_epoch", "torch", "python", "machine", "threads")
+_SEGMENT_KEYS = ("commit", "first_epoch", "last_epoch", "torch", "python", "cpu", "threads")
 
 
 @dataclass(frozen=True)

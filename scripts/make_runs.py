@@ -21,6 +21,8 @@ steps) and weight decay 5e-3. ``docs/recipes.md`` compares every setting with th
 from __future__ import annotations
 
 import argparse
+import ctypes
+import fcntl
 import json
 import shlex
 import subprocess
@@ -138,14 +140,34 @@ def changed_training_code(changes: list) -> list:
     return sorted(set(changes) & set(training_modules()))
 
 
-def train_one(family: str, run: str, argv: list, allow_dirty: bool) -> int:
-    """Train (or resume) one run; store it when complete. Returns the command's exit status."""
+def _interrupt_when_parent_dies() -> None:
+    """In the child: SIGINT when make_runs dies (killed too), so the run saves its epoch and stops instead of
+    training on unattended beside the next make_runs (Linux; elsewhere nothing)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, 2)  # PR_SET_PDEATHSIG = 1, SIGINT = 2
+    except (OSError, AttributeError):
+        pass
+
+
+def train_one(family: str, run: str, argv: list) -> int:
+    """Train (or resume) one run; store it when complete. Returns the command's exit status (75 when another
+    process is training the run)."""
+    work = WORK / family / run
+    work.mkdir(parents=True, exist_ok=True)
+    with open(work / ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            print(f"\n{family}/{run}: another process is training it; skipped", flush=True)
+            return 75
+        return _train_locked(family, run, argv, work)
+
+
+def _train_locked(family: str, run: str, argv: list, work: Path) -> int:
     import numerics_env
     import provenance
     import torch
 
-    work = WORK / family / run
-    work.mkdir(parents=True, exist_ok=True)
     start = len(_history(work))
     resume = ["--resume"] if (work / "checkpoint.pt").is_file() else (["--overwrite"] if start else [])
     if not resume:
@@ -154,7 +176,8 @@ def train_one(family: str, run: str, argv: list, allow_dirty: bool) -> int:
     changes = provenance.library_changes()
     t0 = time.perf_counter()
     with open(work / "train.log", "a") as log:
-        rc = subprocess.run(command(argv, work) + resume, cwd=ROOT, stdout=log, stderr=log).returncode
+        rc = subprocess.run(command(argv, work) + resume, cwd=ROOT, stdout=log, stderr=log,
+                            preexec_fn=_interrupt_when_parent_dies).returncode
     seconds = time.perf_counter() - t0
     last = len(_history(work))
     segments_file = work / "segments.json"
@@ -233,7 +256,7 @@ def main(argv=None) -> int:
                 if not queue:
                     return
                 family, run, a = queue.pop(0)
-            rc = train_one(family, run, a, args.allow_dirty)
+            rc = train_one(family, run, a)
             if rc != 0:
                 failed.append((family, run, rc))
             print(f"\n{family}/{run}: {status(family, run, a)} (exit {rc})", flush=True)

@@ -99,7 +99,7 @@ def _write_run(folder, history, **config):
     folder.mkdir(parents=True)
     cfg = {"argv": ["--seed", "0"], "train_config": {"seed": 0, "epochs": 10, "optimizer": "sgd", **config},
            "segments": [{"commit": "abc", "first_epoch": 1, "last_epoch": 10, "torch": "2", "python": "3",
-                         "machine": "x", "threads": 1}]}
+                         "cpu": "x", "threads": 1}]}
     (folder / "config.json").write_text(json.dumps(cfg))
     (folder / "history.json").write_text(json.dumps(history))
 
