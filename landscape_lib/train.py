@@ -82,12 +82,14 @@ _DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 
 def paper_defaults(optimizer: str, *, random_labels: bool = False) -> dict:
-    """Learning rate, batch size and weight decay of the paper's code (chapter 5 lists them).
+    """Learning rate, batch size and weight decay of the reference code of Zhu et al. (2021).
 
-    SGD: lr 0.05, momentum 0.9, weight decay 5e-4, batch 128; Adam: lr 1e-4, batch 128; L-BFGS: lr 0.1,
-    history 10, strong Wolfe line search, batch 1024, weight decay added to the loss. Random labels
-    (chapter 6): SGD lr 0.01, batch 64, weight decay 1e-4. Adam and L-BFGS use weight decay 5e-4 here
-    (the value of the SGD runs).
+    The values are those recorded with its published runs (``training_results/*/args.txt`` at commit
+    a032ff5 of tding1/Neural-Collapse; ``docs/recipes.md`` cites every line): SGD lr 0.05, momentum 0.9,
+    weight decay 5e-4, batch 128; Adam lr 1e-4, batch 128, weight decay 5e-4; L-BFGS lr 0.1, history 10,
+    strong Wolfe line search, batch 1024, weight decay 5e-4 added to the loss. Random labels (chapter 6):
+    SGD lr 0.01, batch 64, weight decay 1e-4 (``README.md`` at 04ef586, the only source). The reference's
+    newest commands differ: Adam batch 64 and L-BFGS batch 2048 (``cmds.sh`` at 04ef586).
 
     Parameters
     ----------
@@ -1183,18 +1185,22 @@ _FIELD_HELP = {
     "fixed_classifier": ("freeze the last layer at the simplex ETF (chapter 7; needs feature-dim >= classes)", None),
     "optimizer": ("optimizer: " + ", ".join(OPTIMIZERS), None),
     "epochs": ("epochs in all (may grow on --resume)", None),
-    "lr": ("learning rate", "the paper's: sgd 0.05 (0.01 with --random-labels), adam 1e-4, lbfgs 0.1"),
-    "batch_size": ("training batch size", "the paper's: sgd 128 (64 with --random-labels), adam 128, lbfgs 1024"),
-    "weight_decay": ("weight decay", "5e-4 (sgd with --random-labels: 1e-4)"),
+    "lr": ("learning rate", "the reference's recorded runs (a032ff5): sgd 0.05, adam 1e-4, lbfgs 0.1; "
+                            "--random-labels: 0.01 (its README)"),
+    "batch_size": ("training batch size", "the reference's recorded runs (a032ff5): sgd 128, adam 128, lbfgs "
+                                          "1024 (its newest cmds.sh: adam 64, lbfgs 2048); --random-labels: 64"),
+    "weight_decay": ("weight decay", "the reference's: 5e-4 (sgd with --random-labels: 1e-4)"),
     "momentum": ("SGD momentum, in [0, 1)", None),
-    "lr_decay": ("factor of the step schedule, in (0, 1]", None),
+    "lr_decay": ("factor of the schedule, in (0, 1]; 0.2 is the reference's recorded runs (a032ff5), its newest "
+                 "default is 0.1; the reference never decays L-BFGS (use 1 for that)", None),
     "lr_decay_every": ("epochs between learning-rate decays",
                        f"max({MIN_DECAY_INTERVAL}, epochs // 5): the paper's 40 of 200; on --resume the run's"),
     "lr_milestones": ("decay the learning rate (x lr-decay) after these epochs only, e.g. 100 200; replaces "
                       "--lr-decay-every", "none: the step schedule"),
     "lbfgs_history": ("L-BFGS history size", None),
     "lbfgs_max_iter": ("L-BFGS iterations per batch", None),
-    "augment": ("random crop (padding 4) and horizontal flip", None),
+    "augment": ("random crop (padding 4) and horizontal flip (the reference: only with --SOTA, which also "
+                "switches to the 3x3 stem; its recorded runs have none)", None),
     "metrics_every": ("NC metrics and accuracies every this many epochs, and at the last", None),
     "eval_batch_size": ("batch size of the evaluation", None),
     "seed": ("seed of the data subset, the initialization, the order and the augmentation (>= 0)", None),
@@ -1227,6 +1233,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m landscape_lib.train", argument_default=argparse.SUPPRESS,
         description="Train a CIFAR ResNet and record neural-collapse metrics per epoch (Landscapes, ch. 5-7). "
+                    "Defaults follow the reference code of Zhu et al. 2021 as docs/recipes.md records it. "
                     "With --resume, options not given keep the checkpoint's values.")
     choices = {"dataset": DATASETS, "model": tuple(MODELS), "optimizer": OPTIMIZERS, "stem": STEMS}
     for f in dataclasses.fields(TrainConfig):
