@@ -61,3 +61,15 @@ def test_first_epochs_reproduce_the_stored_history(family, run, tmp_path):
         for key, value in expected.items():
             if value is not None:
                 assert replayed[0][key] == pytest.approx(value, rel=1e-2, abs=1e-3), key
+
+
+def test_dry_run_lists_every_run_with_its_command():
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_runs.py"), "--dry-run"], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    planned = make_runs.plan()
+    assert len(planned) == 30
+    for family, run, argv in planned:
+        line = f"{family}/{run} ["
+        assert line in out, f"{family}/{run} is not listed"
+        after = out[out.index(line):].splitlines()[1].strip()
+        assert after == "python -m landscape_lib.train " + " ".join(argv)
