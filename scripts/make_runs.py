@@ -49,7 +49,7 @@ LBFGS_EPOCHS = 60
 _LBFGS = ("--optimizer", "lbfgs", "--lr", "0.1", "--batch-size", "1200", "--weight-decay", "5e-3",
           "--lbfgs-history", "10", "--lbfgs-max-iter", "20", "--lr-milestones", str(LBFGS_EPOCHS // 3),
           str(2 * LBFGS_EPOCHS // 3), "--lr-decay", "0.1", "--epochs", str(LBFGS_EPOCHS))
-RANDOM_WIDTHS = (4, 8, 16, 32)
+RANDOM_WIDTHS = (2, 4, 8, 16)
 RANDOM_EPOCHS = 200
 _RANDOM = ("--random-labels", "--optimizer", "sgd", "--lr", "0.01", "--momentum", "0.9", "--batch-size", "32",
            "--weight-decay", "1e-4", "--lr-milestones", str(RANDOM_EPOCHS * 3 // 4), "--lr-decay", "0.1",
