@@ -25,6 +25,7 @@ import ctypes
 import fcntl
 import json
 import shlex
+import signal
 import subprocess
 import sys
 import threading
@@ -143,8 +144,11 @@ def changed_training_code(changes: list) -> list:
 def _interrupt_when_parent_dies() -> None:
     """In the child: SIGINT when make_runs dies (killed too), so the run saves its epoch and stops instead of
     training on unattended beside the next make_runs (Linux; elsewhere nothing)."""
+    # A shell starts background jobs with SIGINT ignored, and Python then installs no KeyboardInterrupt
+    # handler: restore the default, so that SIGINT (Ctrl-C, or the parent's death below) saves and stops.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, 2)  # PR_SET_PDEATHSIG = 1, SIGINT = 2
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGINT))  # PR_SET_PDEATHSIG = 1
     except (OSError, AttributeError):
         pass
 
