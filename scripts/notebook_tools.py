@@ -38,18 +38,29 @@ def release_tag(root: Path = ROOT) -> str:
 
 
 def setup_cell_source(extras: str = "book", root: Path = ROOT) -> str:
-    """Source of the setup cell: install landscape_lib where it is missing (Colab), never torch."""
+    """Source of the setup cell: where landscape_lib is missing (Colab) install it, never torch; where the
+    book's stored data (``data/``: censuses, phase diagrams, reference runs) is not beside the notebook,
+    fetch the book at the same release and work from its ``book/`` folder. Lines fit 88 characters."""
     url, tag = repository_url(root), release_tag(root)
     return (
-        "# Setup: in Colab (or anywhere landscape_lib is missing) install the companion library, from the\n"
-        "# release that printed this chapter's numbers. Torch is an optional extra and is never reinstalled.\n"
+        "# Setup: in Colab (or wherever landscape_lib is missing) install the companion library\n"
+        "# and fetch the stored data, from the release that printed this chapter's numbers.\n"
+        "# Torch is an optional extra and is never reinstalled.\n"
         "import importlib.util\n"
+        "import os\n"
         "import subprocess\n"
         "import sys\n"
         "\n"
+        f'REPOSITORY = "{url}"\n'
+        f'RELEASE = "{tag}"\n'
         'if importlib.util.find_spec("landscape_lib") is None:\n'
-        "    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\",\n"
-        f"                    \"landscape_lib[{extras}] @ git+{url}@{tag}\"], check=True)"
+        '    subprocess.run([sys.executable, "-m", "pip", "install", "-q",\n'
+        f'                    f"landscape_lib[{extras}] @ git+{{REPOSITORY}}@{{RELEASE}}"], check=True)\n'
+        'if not os.path.isdir("data"):  # the stored results the chapters read\n'
+        '    if not os.path.isdir("landscapes"):\n'
+        '        subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", RELEASE,\n'
+        '                        REPOSITORY, "landscapes"], check=True)\n'
+        '    os.chdir("landscapes/book")'
     )
 
 
@@ -58,7 +69,8 @@ def chapters(root: Path = ROOT) -> list[Path]:
 
 
 def update_setup_cells(root: Path = ROOT) -> list[Path]:
-    """Write the generated setup cell into every chapter (only that cell's source; outputs untouched)."""
+    """Write the generated setup cell into every chapter (only that cell's source and its ``remove-cell``
+    tag; outputs untouched)."""
     import nbformat
 
     changed = []
@@ -68,8 +80,11 @@ def update_setup_cells(root: Path = ROOT) -> list[Path]:
         cell = nb.cells[SETUP_CELL_INDEX]
         if cell.cell_type != "code" or "landscape_lib" not in cell.source:
             raise SystemExit(f"{path.name}: cell {SETUP_CELL_INDEX} is not the setup cell")
-        if cell.source != source:
+        tags = cell.metadata.setdefault("tags", [])
+        if cell.source != source or "remove-cell" not in tags:
             cell.source = source
+            if "remove-cell" not in tags:  # it runs in Colab and Binder; the rendered book leaves it out
+                tags.append("remove-cell")
             text = nbformat.writes(nb)
             path.write_text(text if text.endswith("\n") else text + "\n")
             changed.append(path)

@@ -106,8 +106,37 @@ def test_make_lab_starts_jupyterlab_on_the_chapters():
 def test_setup_cells_install_the_release_of_pyproject():
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     source = notebook_tools.setup_cell_source()
-    assert source.endswith(f"@v{version}\"], check=True)")
-    assert notebook_tools.repository_url() + f"@v{version}" in source
+    assert f'RELEASE = "v{version}"' in source
+    assert f'REPOSITORY = "{notebook_tools.repository_url()}"' in source
+    assert max(len(line) for line in source.splitlines()) <= 88
+
+
+def _run_setup_cell(source: str, cwd: Path) -> str:
+    """Run a setup cell in ``cwd`` (landscape_lib is installed here, so only the data step can act)."""
+    script = f"import os\nos.chdir({str(cwd)!r})\n{source}\nprint(os.getcwd())\n"
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+
+
+def test_setup_cell_fetches_the_book_at_the_release_where_data_is_missing(tmp_path):
+    # A stand-in for the published repository: a local one with the release tag and a book/data folder.
+    origin = tmp_path / "origin"
+    (origin / "book" / "data").mkdir(parents=True)
+    (origin / "book" / "data" / "stored.json").write_text("{}")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(origin)]
+    subprocess.run(["git", "init", "-q", str(origin)], check=True)
+    subprocess.run(git + ["add", "."], check=True)
+    subprocess.run(git + ["commit", "-q", "-m", "book"], check=True)
+    release = notebook_tools.release_tag()
+    subprocess.run(git + ["tag", release], check=True)
+    source = notebook_tools.setup_cell_source().replace(notebook_tools.repository_url(), origin.as_uri())
+    where_colab_starts = tmp_path / "content"
+    where_colab_starts.mkdir()
+    assert _run_setup_cell(source, where_colab_starts).strip() == str(where_colab_starts / "landscapes" / "book")
+    assert (where_colab_starts / "landscapes" / "book" / "data" / "stored.json").is_file()
+    # run again (a second chapter in the same Colab session): no second clone, same folder
+    assert _run_setup_cell(source, where_colab_starts).strip() == str(where_colab_starts / "landscapes" / "book")
+    # beside the data (a checkout, Binder): nothing happens
+    assert _run_setup_cell(source, ROOT / "book").strip() == str(ROOT / "book")
 
 
 def test_set_url_moves_the_repository_everywhere(tmp_path):
