@@ -118,13 +118,7 @@ def training_curves_figure(histories: Mapping[str, Sequence[Mapping]],
     plotly.graph_objects.Figure
     """
     _check_histories(histories)
-    metrics = _check_metrics(metrics)
-    cols = check_scalar(cols, "cols", integer=True, low=1)
-    if height is not None:
-        height = check_scalar(height, "height", integer=True, low=1)
-    rows = -(-len(metrics) // cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[METRIC_LABELS.get(m, m) for m in metrics],
-                        horizontal_spacing=0.08, vertical_spacing=0.16)
+    fig, metrics, cols = _metric_panels(metrics, cols)
     for i, (label, history) in enumerate(histories.items()):
         colour = LINE_COLORS[i % len(LINE_COLORS)]
         for j, key in enumerate(metrics):
@@ -136,6 +130,24 @@ def training_curves_figure(histories: Mapping[str, Sequence[Mapping]],
                                      legendgroup=str(label), showlegend=(j == 0), line=dict(color=colour),
                                      hovertemplate=f"{label}<br>epoch %{{x}}<br>{key} %{{y:.4g}}<extra></extra>"),
                           row=j // cols + 1, col=j % cols + 1)
+    return _finish_panels(fig, metrics, cols, title, height)
+
+
+def _metric_panels(metrics, cols) -> tuple[go.Figure, list, int]:
+    """One subplot per metric, ``cols`` per row, titled by :data:`METRIC_LABELS`."""
+    metrics = _check_metrics(metrics)
+    cols = check_scalar(cols, "cols", integer=True, low=1)
+    rows = -(-len(metrics) // cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[METRIC_LABELS.get(m, m) for m in metrics],
+                        horizontal_spacing=0.08, vertical_spacing=0.16)
+    return fig, metrics, cols
+
+
+def _finish_panels(fig: go.Figure, metrics: list, cols: int, title, height) -> go.Figure:
+    """Log y axes for :data:`LOG_METRICS`, "epoch" under the bottom row, the layout (300 px a row)."""
+    if height is not None:
+        height = check_scalar(height, "height", integer=True, low=1)
+    rows = -(-len(metrics) // cols)
     for j, key in enumerate(metrics):
         fig.update_yaxes(type="log" if key in LOG_METRICS else "linear", row=j // cols + 1, col=j % cols + 1,
                          exponentformat="power")
@@ -263,13 +275,7 @@ def seed_band_figure(groups: Mapping[str, Sequence[Sequence[Mapping]]],
     plotly.graph_objects.Figure
     """
     _check_groups(groups)
-    metrics = _check_metrics(metrics)
-    cols = check_scalar(cols, "cols", integer=True, low=1)
-    if height is not None:
-        height = check_scalar(height, "height", integer=True, low=1)
-    rows = -(-len(metrics) // cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[METRIC_LABELS.get(m, m) for m in metrics],
-                        horizontal_spacing=0.08, vertical_spacing=0.16)
+    fig, metrics, cols = _metric_panels(metrics, cols)
     for i, (label, histories) in enumerate(groups.items()):
         colour = LINE_COLORS[i % len(LINE_COLORS)]
         for j, key in enumerate(metrics):
@@ -288,13 +294,7 @@ def seed_band_figure(groups: Mapping[str, Sequence[Sequence[Mapping]]],
                                      hovertemplate=f"{label}<br>epoch %{{x}}<br>{key} median "
                                                    "%{y:.3g}<extra></extra>"),
                           **where)
-    for j, key in enumerate(metrics):
-        fig.update_yaxes(type="log" if key in LOG_METRICS else "linear", row=j // cols + 1, col=j % cols + 1,
-                         exponentformat="power")
-        fig.update_xaxes(title_text="epoch" if j // cols == rows - 1 else None, row=j // cols + 1,
-                         col=j % cols + 1)
-    fig.update_layout(**base_layout(title, height=height or 300 * rows + 60))
-    return fig
+    return _finish_panels(fig, metrics, cols, title, height)
 
 
 def _rounded(values: np.ndarray) -> list:

@@ -11,14 +11,7 @@ torch = pytest.importorskip("torch")
 from landscape_lib import data, stored_runs  # noqa: E402
 from landscape_lib.nets import build_model, count_parameters  # noqa: E402
 from landscape_lib.train import TrainConfig, load_checkpoint, main, train  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+from test_train import _one_thread  # noqa: E402, F401  (_one_thread: autouse fixture)
 
 
 @pytest.mark.parametrize("resolution", data.DIGITS_RESOLUTIONS)
