@@ -17,12 +17,31 @@ is reproducible.
 from __future__ import annotations
 
 import hashlib
+import html
 import json
+import re
 
 from docutils import nodes
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 _HTML_BUILDERS = ("html", "dirhtml", "singlehtml")
+
+
+def alt_text(figure: dict) -> str:
+    """The figure's text alternative: its title (markup and $...$ delimiters removed), else its panel titles
+    and axis titles, else "interactive figure"."""
+    layout = figure.get("layout", {})
+    title = layout.get("title")
+    text = title.get("text") if isinstance(title, dict) else title
+    if not text:
+        parts = [a.get("text") for a in layout.get("annotations", []) if isinstance(a, dict) and a.get("text")]
+        for key, axis in sorted(layout.items()):
+            if re.fullmatch(r"[xy]axis\d*", key) and isinstance(axis, dict):
+                axis_title = axis.get("title")
+                parts.append(axis_title.get("text") if isinstance(axis_title, dict) else axis_title)
+        text = "; ".join(p for p in parts if p)
+    text = re.sub(r"<[^>]+>", " ", str(text or "")).replace("$", "")
+    return " ".join(text.split()) or "interactive figure"
 
 
 def figure_html(figure: dict) -> str:
@@ -38,7 +57,8 @@ def figure_html(figure: dict) -> str:
     # "</" inside a string literal would end the <script> element early.
     payload = payload.replace("</", "<\\/")
     return (
-        f'<div id="{div_id}" class="plotly-graph-div landscape-figure" '
+        f'<div id="{div_id}" class="plotly-graph-div landscape-figure" role="img" '
+        f'aria-label="{html.escape(alt_text(figure), quote=True)}" '
         f'style="height:{int(height)}px; width:100%;"></div>\n'
         f'<script type="text/javascript">landscapeDrawPlotly("{div_id}", {payload});</script>\n'
     )

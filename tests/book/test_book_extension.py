@@ -11,7 +11,7 @@ import nbformat
 from book_pages import ROOT
 
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
-from landscape_book import PLOTLY_MIME, PlotlyMimeRenderer, figure_html  # noqa: E402
+from landscape_book import PLOTLY_MIME, PlotlyMimeRenderer, alt_text, figure_html  # noqa: E402
 
 
 def test_figure_html_is_deterministic_and_escapes_script_end():
@@ -74,3 +74,13 @@ def test_the_book_extension_draws_plotly_in_its_own_build(tmp_path):
     conf = (f"import sys\nsys.path.insert(0, {str(ROOT / 'book' / '_ext')!r})\n"
             'extensions = ["myst_nb", "landscape_book"]\nnb_execution_mode = "off"\n')
     assert "landscapeDrawPlotly(" in build_project(tmp_path / "book", conf, FIGURE)
+
+
+def test_every_figure_carries_a_text_alternative():
+    titled = figure_html({"layout": {"title": {"text": "NC1 <b>against</b> $\\lambda$ & width"}}})
+    assert 'role="img" aria-label="NC1 against \\lambda &amp; width"' in titled
+    panels = {"layout": {"annotations": [{"text": "NC1"}, {"text": "NC2"}], "xaxis": {"title": {"text": "epoch"}}}}
+    assert 'aria-label="NC1; NC2; epoch"' in figure_html(panels)
+    assert 'aria-label="interactive figure"' in figure_html({"data": []})
+    assert alt_text({"layout": {"title": 'a "quoted" title'}}) == 'a "quoted" title'
+    assert 'aria-label="a &quot;quoted&quot; title"' in figure_html({"layout": {"title": 'a "quoted" title'}})

@@ -8,10 +8,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from test_train import _one_thread  # noqa: E402, F401  (_one_thread: autouse fixture)
+
 from landscape_lib import data, stored_runs  # noqa: E402
 from landscape_lib.nets import build_model, count_parameters  # noqa: E402
 from landscape_lib.train import TrainConfig, load_checkpoint, main, train  # noqa: E402
-from test_train import _one_thread  # noqa: E402, F401  (_one_thread: autouse fixture)
 
 
 @pytest.mark.parametrize("resolution", data.DIGITS_RESOLUTIONS)
