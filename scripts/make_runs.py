@@ -167,34 +167,48 @@ def train_one(family: str, run: str, argv: list) -> int:
         return _train_locked(family, run, argv, work)
 
 
+def _checkpoint_epoch(work: Path) -> int:
+    """The epoch of the run's checkpoint (0 without one): where a resumed sitting starts."""
+    from landscape_lib.train import load_checkpoint
+
+    path = work / "checkpoint.pt"
+    return int(load_checkpoint(path)["epoch"]) if path.is_file() else 0
+
+
 def _train_locked(family: str, run: str, argv: list, work: Path) -> int:
     import numerics_env
     import provenance
     import torch
 
-    start = len(_history(work))
-    resume = ["--resume"] if (work / "checkpoint.pt").is_file() else (["--overwrite"] if start else [])
-    if not resume:
-        start = 0
-    commit = provenance.library_commit()[0]
+    start = _checkpoint_epoch(work)
+    leftovers = any((work / name).exists() for name in ("history.json", "config.json"))
+    resume = ["--resume"] if start else (["--overwrite"] if leftovers else [])
+    segments_file = work / "segments.json"
+    segments = json.loads(segments_file.read_text()) if segments_file.is_file() and start else []
+    # A sitting is recorded when it starts; one that was killed (no last epoch) ended at the checkpoint.
+    if segments and segments[-1]["last_epoch"] is None:
+        segments[-1].update(last_epoch=start, ended="killed")
+        if segments[-1]["first_epoch"] > start:
+            segments.pop()
     changes = provenance.library_changes()
+    segment = {"commit": provenance.library_commit()[0], "uncommitted": changes,
+               "uncommitted_training_code": changed_training_code(changes), "first_epoch": start + 1,
+               "last_epoch": None, "seconds": None, "torch": torch.__version__,
+               "numpy": __import__("numpy").__version__, **provenance.machine(),
+               "threads": int(argv[argv.index("--threads") + 1]), "numerics": numerics_env.describe(),
+               "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    segments.append(segment)
+    segments_file.write_text(json.dumps(segments, indent=1) + "\n")
     t0 = time.perf_counter()
     with open(work / "train.log", "a") as log:
         rc = subprocess.run(command(argv, work) + resume, cwd=ROOT, stdout=log, stderr=log,
                             preexec_fn=_interrupt_when_parent_dies).returncode
-    seconds = time.perf_counter() - t0
-    last = len(_history(work))
-    segments_file = work / "segments.json"
-    segments = json.loads(segments_file.read_text()) if segments_file.is_file() and resume else []
-    if last > start:
-        segments.append({"commit": commit, "uncommitted": changes,
-                         "uncommitted_training_code": changed_training_code(changes), "first_epoch": start + 1,
-                         "last_epoch": last, "seconds": round(seconds, 1), "torch": torch.__version__,
-                         "numpy": __import__("numpy").__version__, **provenance.machine(),
-                         "threads": int(argv[argv.index("--threads") + 1]),
-                         "numerics": numerics_env.describe(),
-                         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
-        segments_file.write_text(json.dumps(segments, indent=1) + "\n")
+    last = _checkpoint_epoch(work)
+    segment.update(last_epoch=last, seconds=round(time.perf_counter() - t0, 1),
+                   finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    if last <= start:
+        segments.pop()
+    segments_file.write_text(json.dumps(segments, indent=1) + "\n")
     if rc == 0 and last == _epochs(argv):
         _store(family, run, argv, work, segments)
     return rc

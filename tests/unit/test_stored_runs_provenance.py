@@ -36,8 +36,11 @@ def test_stored_runs_load_and_match_the_plan(family):
         assert list(run.argv) == planned[name], f"{family}/{name} was made by another command"
         assert run.complete, f"{family}/{name} stops at epoch {run.history[-1]['epoch']}"
         assert run.config["seed"] == int(planned[name][planned[name].index("--seed") + 1])
-        assert run.segments[0]["first_epoch"] == 1 and run.segments[-1]["last_epoch"] == run.config["epochs"]
-        assert all(len(s["commit"]) == 40 for s in run.segments)
+        epochs = [(s["first_epoch"], s["last_epoch"]) for s in run.segments]
+        assert epochs[0][0] == 1 and epochs[-1][1] == run.config["epochs"], f"{family}/{name}: {epochs}"
+        assert all(b[0] == a[1] + 1 for a, b in zip(epochs, epochs[1:], strict=False)), \
+            f"{family}/{name}: its sittings do not cover every epoch once: {epochs}"
+        assert all(len(s["commit"]) == 40 and not s["uncommitted_training_code"] for s in run.segments)
 
 
 def _replay(argv: list, epochs: int, out: Path) -> list:
@@ -73,3 +76,28 @@ def test_dry_run_lists_every_run_with_its_command():
         assert line in out, f"{family}/{run} is not listed"
         after = out[out.index(line):].splitlines()[1].strip()
         assert after == "python -m landscape_lib.train " + " ".join(argv)
+
+
+def test_make_runs_records_a_killed_sitting_and_resumes_it(tmp_path, monkeypatch):
+    """A sitting killed after epoch 2 (its segment has no last epoch) is closed at the checkpoint's epoch, and
+    the next sitting trains epochs 3-4 and stores the run."""
+    pytest.importorskip("torch")
+    from landscape_lib.train import main
+
+    argv = ["--dataset", "digits", "--resolution", "8", "--width", "2", "--n-train-per-class", "3",
+            "--n-test-per-class", "2", "--epochs", "4", "--metrics-every", "2", "--no-augment", "--device", "cpu",
+            "--threads", "1", "--seed", "0"]
+    monkeypatch.setattr(make_runs, "WORK", tmp_path / "work")
+    monkeypatch.setattr(make_runs, "STORE", tmp_path / "store")
+    work = tmp_path / "work" / "fam" / "run-seed0"
+    assert main(argv + ["--output-dir", str(work), "--until-epoch", "2", "--no-progress"]) == 0
+    killed = {"commit": "0" * 40, "first_epoch": 1, "last_epoch": None, "started": "then", "torch": "2",
+              "python": "3", "cpu": "x", "threads": 1}
+    (work / "segments.json").write_text(json.dumps([killed]))
+    assert make_runs.status("fam", "run-seed0", argv) == "at epoch 2 of 4"
+    assert make_runs.train_one("fam", "run-seed0", argv) == 0
+    run = stored_runs.load_run(tmp_path / "store" / "fam" / "run-seed0")
+    assert [(s["first_epoch"], s["last_epoch"]) for s in run.segments] == [(1, 2), (3, 4)]
+    assert run.segments[0]["ended"] == "killed" and run.complete and list(run.argv) == argv
+    assert [row["epoch"] for row in run.history] == [2, 4]
+    assert make_runs.status("fam", "run-seed0", argv) == "stored"
