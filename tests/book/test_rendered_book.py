@@ -83,7 +83,7 @@ def open_page(browser, url: str):
 
 # Pages without notebook figures; the chapters are opened (and checked for errors) by the figure test.
 PAGES = ["index.html", "book/intro.html", "book/notation.html", "book/references.html", "book/formulas.html",
-         "book/api.html"]
+         "book/api.html", "book/08_synthesis.html"]
 
 
 @pytest.mark.parametrize("page_path", PAGES)
