@@ -58,13 +58,18 @@ class CriticalPoints:
     grad_norms : ndarray of shape (U,)
         Gradient norms at the points (Riemannian on the sphere).
     eig_tol : float
-        Eigenvalues with :math:`|\lambda| \le` ``eig_tol`` count as zero.
+        Eigenvalues with :math:`|\lambda| \le` ``eig_tol`` count as zero (absolute; on the sphere the relative
+        tolerance of the search times ``scale``).
     antipodal : bool
         Whether ``q`` and ``-q`` are identified (each row then stands for two points).
     hits : ndarray of shape (U,) or None
         How many starts of the search ended at each point (None when the points were given, not found).
     n_starts, n_converged : int or None
         Starts of the search, and how many of them converged (None when the points were given).
+    scale : float
+        The unit of ``values`` and ``eigenvalues``: the objective's scale :math:`\sigma` on the sphere
+        (:func:`landscape_lib.solvers.objective_scale`), 1 in the plane. Values are sorted after division by it,
+        so that the order does not depend on the scale.
     """
 
     points: np.ndarray
@@ -77,6 +82,7 @@ class CriticalPoints:
     hits: np.ndarray | None = None
     n_starts: int | None = None
     n_converged: int | None = None
+    scale: float = 1.0
 
     def of_type(self, kind: CriticalType) -> np.ndarray:
         """Boolean mask of shape (U,) of the points of type ``kind``."""
@@ -100,7 +106,8 @@ class CriticalPoints:
 
 
 def collect(points, values, eigenvalues, *, eig_tol: float, grad_norms=None, antipodal: bool = False,
-            hits=None, n_starts: int | None = None, n_converged: int | None = None) -> CriticalPoints:
+            hits=None, n_starts: int | None = None, n_converged: int | None = None,
+            scale: float = 1.0) -> CriticalPoints:
     """Classify distinct critical points and sort them into a :class:`CriticalPoints`.
 
     Parameters
@@ -118,6 +125,9 @@ def collect(points, values, eigenvalues, *, eig_tol: float, grad_norms=None, ant
     hits : array_like of shape (U,), optional
         Starts per point.
     n_starts, n_converged : int, optional
+    scale : float, default 1.0
+        The unit of the values (the objective's scale on the sphere): values tied to 12 digits relative to it
+        sort by coordinates.
 
     Returns
     -------
@@ -132,6 +142,7 @@ def collect(points, values, eigenvalues, *, eig_tol: float, grad_norms=None, ant
         raise ValueError(f"values and eigenvalues must have one row per point ({u}); "
                          f"got shapes {f.shape} and {lam.shape}")
     eig_tol = check_scalar(eig_tol, "eig_tol", low=0)
+    scale = check_scalar(scale, "scale", low=0, low_inclusive=False)
     g = np.full(u, np.nan) if grad_norms is None else np.asarray(grad_norms, dtype=float).reshape(u)
     h = None if hits is None else np.asarray(hits, dtype=np.int64).reshape(u)
     lam = np.sort(lam, axis=1)
@@ -140,14 +151,15 @@ def collect(points, values, eigenvalues, *, eig_tol: float, grad_norms=None, ant
         types[:] = list(classify_eigenvalues(lam, tol=eig_tol))
     rank = np.array([TYPE_ORDER.index(t) for t in types], dtype=np.int64)
     # Keys for lexsort, last one primary: coordinates (rounded, so that round-off does not reorder ties),
-    # then the value, then the type.
-    keys = tuple(np.round(x[:, j], 9) for j in reversed(range(x.shape[1]))) + (np.round(f, 12), rank)
+    # then the value in units of the scale (rounded absolutely, every value of 1e-3 A would tie at 0), then the type.
+    keys = tuple(np.round(x[:, j], 9) for j in reversed(range(x.shape[1]))) + (np.round(f / scale, 12), rank)
     order = np.lexsort(keys) if u else np.arange(0)
     return CriticalPoints(
         points=x[order], values=f[order], eigenvalues=lam[order], types=types[order], grad_norms=g[order],
         eig_tol=float(eig_tol), antipodal=bool(antipodal), hits=None if h is None else h[order],
         n_starts=None if n_starts is None else check_scalar(n_starts, "n_starts", integer=True, low=0),
         n_converged=None if n_converged is None else check_scalar(n_converged, "n_converged", integer=True, low=0),
+        scale=float(scale),
     )
 
 

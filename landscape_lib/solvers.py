@@ -7,7 +7,15 @@ points of shape ``(..., n)``, the argument order of :func:`landscape_lib.euclide
 plane. It runs every start at once, with the objective's gradient pass (two matrix products of shapes
 ``(N, n) @ (n, k)`` and ``(N, k) @ (k, n)`` per iteration, one BLAS thread), and drops each start from the
 batch as soon as it has converged (Riemannian gradient norm :math:`\|\operatorname{grad} f(q)\|_2 <`
-``tol``), so the cost follows the starts still running, not the slowest one.
+``tol`` :math:`\cdot\,\sigma`), so the cost follows the starts still running, not the slowest one.
+
+Every tolerance is relative to the objective's scale :math:`\sigma` (:func:`objective_scale`), which is
+homogeneous of degree 4 in the data like ``f`` itself: multiplying the columns by :math:`c > 0` multiplies
+``f``, its gradient, its Hessian and :math:`\sigma` by :math:`c^4`, so the solvers take the same steps, stop
+at the same iteration and return the same points (up to round-off) at every scale. For unit-norm columns
+(chapter 2, the tensor objectives of chapter 3) :math:`\sigma = 1`, and the relative tolerances are the absolute
+ones of earlier versions; for data from a unit-norm dictionary (chapter 3) :math:`\sigma` is 1 up to sampling
+error.
 
 * :func:`gradient_descent` — Riemannian gradient descent (or ascent) with the step rule
   :math:`\tau_k = \eta / \langle q_k, -\nabla f(q_k)\rangle` (:math:`= \eta/\|\zeta_k\|_4^4` for the ℓ4
@@ -35,15 +43,15 @@ import numpy as np
 
 from ._threads import one_blas_thread
 from ._validation import check_positive, check_scalar
-from .objectives import L4Objective
+from .objectives import CumulantObjective, DataObjective, L4Objective
 from .sphere import _inner, as_points
 
-__all__ = ["SolverResult", "gradient_descent", "power_iteration", "newton"]
+__all__ = ["SolverResult", "objective_scale", "gradient_descent", "power_iteration", "newton"]
 
 
 @dataclass(frozen=True)
 class SolverResult:
-    """Outcome of a batched solver (leading shape ``S`` = the batch shape of ``starts``).
+    r"""Outcome of a batched solver (leading shape ``S`` = the batch shape of ``starts``).
 
     Attributes
     ----------
@@ -58,11 +66,14 @@ class SolverResult:
     newton_steps : ndarray of shape S, dtype int
         How many of those were Newton steps.
     converged : ndarray of shape S, dtype bool
-        ``grad_norms < tol`` reached within ``max_iter``.
+        ``grad_norms < tol * scale`` reached within ``max_iter``.
     path : ndarray of shape (T + 1,) + S + (n,), or None
         With ``record=True``: the iterates, a start's last point repeated after it has stopped.
     grad_norm_path : ndarray of shape (T + 1,) + S, or None
         With ``record=True``: gradient norms per iteration, NaN after a start has stopped.
+    scale : float or None
+        The objective's scale :math:`\sigma` that the tolerances were relative to (:func:`objective_scale`, or
+        the ``scale`` passed to the solver).
     """
 
     points: np.ndarray
@@ -73,12 +84,107 @@ class SolverResult:
     converged: np.ndarray
     path: np.ndarray | None = None
     grad_norm_path: np.ndarray | None = None
+    scale: float | None = None
+
+
+def objective_scale(objective) -> float:
+    r"""The scale :math:`\sigma` of an ℓ4 objective: the unit of every tolerance of the solvers and searches.
+
+    ``f``, its gradients and its Hessians are homogeneous of degree 4 in the columns, so an absolute tolerance
+    means something different at every scale (at :math:`10^{-3}A` every gradient norm is :math:`10^{-12}` times
+    smaller, and a start would count as converged where it began). The solvers and
+    :mod:`landscape_lib.sphere_critical` therefore compare gradient norms with ``tol`` :math:`\cdot\,\sigma`
+    and Hessian eigenvalues with ``eig_tol`` :math:`\cdot\,\sigma`, where :math:`\sigma` is the size of the
+    columns of the dictionary behind the objective,
+
+    .. math::
+
+        \sigma(A) = \Bigl(\frac{\sum_i \|a_i\|_2^4}{\sum_i \|a_i\|_2^2}\Bigr)^2 ,
+
+    the square of the mean squared column norm, weighted by the squared norms. It is homogeneous of degree 4
+    (:math:`\sigma(cA) = c^4\sigma(A)`), lies between :math:`\min_i\|a_i\|^4` and :math:`\max_i\|a_i\|^4`, and
+    equals :math:`c^4` when every column has norm :math:`c`: :math:`\sigma = 1` for the unit-norm columns of
+    the book, where the relative tolerances are the absolute ones of earlier versions.
+
+    * For :class:`~landscape_lib.objectives.TensorObjective` (and any ``L4Objective`` of a matrix of
+      components) the columns are given: :math:`\sigma` of :attr:`~landscape_lib.objectives.L4Objective.matrix`.
+    * For :class:`~landscape_lib.objectives.DataObjective` and
+      :class:`~landscape_lib.objectives.CumulantObjective` the columns of the matrix are samples, each of
+      size about :math:`p^{-1/4}`, and the landscape is that of the unknown dictionary ``A`` (:math:`\mathbb{E}
+      f_{\tilde Y} = f_A - \gamma`, :math:`\mathbb{E} f_{\kappa_4} = f_A`). :math:`\sigma(A)` is estimated
+      from the second and fourth moments of the data under the model the normalization assumes (:math:`y =
+      Ax`, Bernoulli(θ)–Gaussian codes): :math:`\mathbb{E}\|y\|^2 = \theta\sum_i\|a_i\|^2` and the fourth
+      cumulant :math:`\sum_{a,b}\kappa_4(y)_{aabb} = 3\theta(1-\theta)\sum_i\|a_i\|^4`. With the normalized
+      samples :math:`\tilde y_j` (:math:`\tilde Y = (3\theta(1-\theta)p)^{-1/4}Y`), :math:`T_2 = \sum_j\|\tilde
+      y_j\|^2`, :math:`F_4 = \sum_j\|\tilde y_j\|^4` and :math:`C = \tilde Y\tilde Y^\top`,
+
+      .. math::
+
+          \widehat{\textstyle\sum_i}\|a_i\|^2 = T_2\sqrt{\frac{3(1-\theta)}{\theta p}}, \qquad
+          \widehat{\textstyle\sum_i}\|a_i\|^4 = \frac{(p+2)F_4 - T_2^2 - 2\|C\|_F^2}{p-1}
+
+      (the unbiased sample cumulant with known zero mean, as in ``CumulantObjective``), and :math:`\sigma` is
+      their ratio squared. For data from a unit-norm dictionary it is 1 up to sampling error (0.69 to 1.71
+      over the runs of chapter 3). Where the data show no fourth-order signal (the second estimate
+      :math:`\le 0`, or :math:`p < 2`) :math:`\sigma` is instead the mean of :math:`\|\tilde Y^\top q\|_4^4` over
+      the sphere, :math:`3F_4/(n(n+2))`. Both are homogeneous of degree 4 in ``Y``.
+
+    Parameters
+    ----------
+    objective : landscape_lib.objectives.L4Objective
+
+    Returns
+    -------
+    float
+        :math:`\sigma > 0`.
+
+    Raises
+    ------
+    ValueError
+        If ``objective`` is not an ℓ4 objective, or :math:`\sigma` is not a finite positive number.
+    """
+    _check_objective(objective)
+    M = objective.matrix
+    if isinstance(objective, (DataObjective, CumulantObjective)):
+        n, p, theta = objective.n, objective.p, objective.theta
+        # In units of the largest entry: T2^2 and ||C||_F^2 are squares of sums over all p samples, and must
+        # not overflow (or underflow) where f itself does not; sigma is then rescaled by mu^4.
+        mu = float(np.max(np.abs(M)))
+        Mu = M / mu
+        sq = np.einsum("ij,ij->j", Mu, Mu)  # squared sample norms, shape (k,)
+        t2, f4 = float(np.sum(sq)), float(np.sum(sq * sq))
+        sigma = 3.0 * f4 / (n * (n + 2))
+        if p >= 2:
+            C = Mu @ Mu.T
+            s4 = ((p + 2) * f4 - t2 * t2 - 2.0 * float(np.sum(C * C))) / (p - 1)
+            s2 = t2 * np.sqrt(3.0 * (1.0 - theta) / (theta * p))
+            if s4 > 0:
+                sigma = (s4 / s2) ** 2
+        sigma *= mu**4
+    else:
+        sq = np.einsum("ij,ij->j", M, M)  # squared column norms, shape (k,)
+        sigma = (float(np.sum(sq * sq)) / float(np.sum(sq))) ** 2
+    if not (np.isfinite(sigma) and sigma > 0):
+        raise ValueError(f"the scale of the objective is {sigma!r}, not a finite positive number; pass scale= "
+                         "explicitly or rescale the data")
+    return float(sigma)
+
+
+def _check_objective(objective) -> None:
+    if not isinstance(objective, L4Objective):
+        raise ValueError("objective must be an ℓ4 objective of landscape_lib.objectives (TensorObjective(A) or "
+                         f"DataObjective(Y, theta)); got {type(objective).__name__}")
+
+
+def _scale(objective, scale) -> float:
+    """``scale`` validated, or the objective's own scale when it is None."""
+    return objective_scale(objective) if scale is None else check_positive(scale, "scale")
 
 
 def gradient_descent(objective, starts, *, step: float = 1.0, ascent: bool = False, tol: float = 1e-8,
                      max_iter: int = 1000, polish: bool = False, polish_below: float = 1e-3,
                      polish_after: int = 50, record: bool = False, line_search: bool = False,
-                     armijo: float = 1e-4, max_backtracks: int = 40) -> SolverResult:
+                     armijo: float = 1e-4, max_backtracks: int = 40, scale: float | None = None) -> SolverResult:
     r"""Riemannian gradient descent (or ascent) on the sphere from many starts at once.
 
     .. math::
@@ -117,13 +223,14 @@ def gradient_descent(objective, starts, *, step: float = 1.0, ascent: bool = Fal
     ascent : bool, default False
         Climb ``f`` instead of descending.
     tol : float, default 1e-8
-        Stop a start when its Riemannian gradient norm is below ``tol``.
+        Stop a start when its Riemannian gradient norm is below ``tol`` :math:`\cdot\,\sigma` (relative to the
+        objective's scale :math:`\sigma`, see ``scale``).
     max_iter : int, default 1000
         Largest number of steps per start.
     polish : bool, default False
         Descent only: switch to Newton steps near strict local minimizers (see the module notes).
     polish_below : float, default 1e-3
-        Gradient norm below which a start tries Newton steps.
+        Gradient norm, relative to :math:`\sigma` like ``tol``, below which a start tries Newton steps.
     polish_after : int, default 50
         Iteration from which Newton steps are tried: only the slow tail of starts is polished (a start
         that converges quickly does not pay for second-order steps).
@@ -135,10 +242,21 @@ def gradient_descent(objective, starts, *, step: float = 1.0, ascent: bool = Fal
         Sufficient-decrease constant :math:`c \in (0, 1)`.
     max_backtracks : int, default 40
         Halvings per step at most; a step still failing then (a gradient at round-off level) is taken as is.
+    scale : float, optional
+        The objective's scale :math:`\sigma > 0`, the unit of ``tol`` and ``polish_below``; default
+        :func:`objective_scale` (1 for unit-norm columns). The step rule is scale invariant by itself, so with
+        the default the iterates, iteration counts and limits do not change when the columns are multiplied by
+        any :math:`c > 0` (up to round-off).
 
     Returns
     -------
     SolverResult
+
+    Raises
+    ------
+    FloatingPointError
+        If an iterate or its gradient becomes NaN or infinite (e.g. a step divides by
+        :math:`\langle q, -\nabla f(q)\rangle = 0`, possible for ``CumulantObjective``).
     """
     check_positive(step, "step")
     check_scalar(armijo, "armijo", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
@@ -176,33 +294,37 @@ def gradient_descent(objective, starts, *, step: float = 1.0, ascent: bool = Fal
             return new
 
     return _run(objective, starts, update, tol=tol, max_iter=max_iter, polish=polish, polish_below=polish_below,
-                polish_after=polish_after, record=record)
+                polish_after=polish_after, record=record, scale=scale)
 
 
 def power_iteration(objective, starts, *, tol: float = 1e-8, max_iter: int = 1000, polish: bool = False,
-                    polish_below: float = 1e-3, polish_after: int = 50, record: bool = False) -> SolverResult:
+                    polish_below: float = 1e-3, polish_after: int = 50, record: bool = False,
+                    scale: float | None = None) -> SolverResult:
     r"""The power iteration :math:`q_{k+1} = -\nabla f(q_k) / \|\nabla f(q_k)\|_2`.
 
     For the ℓ4 objectives :math:`-\nabla f(q) = M (M^\top q)^{\circ 3}`: it is Riemannian gradient descent
     with step :math:`1/\|M^\top q_k\|_4^4` (:func:`gradient_descent` with ``step=1``), the classical
-    algorithm for tensor decomposition (Anandkumar et al. 2014). Parameters and result as in
-    :func:`gradient_descent`.
+    algorithm for tensor decomposition (Anandkumar et al. 2014). Parameters (``tol`` and ``polish_below``
+    relative to the objective's scale :math:`\sigma`, :func:`objective_scale`), result and errors as in
+    :func:`gradient_descent`. The iteration is invariant under :math:`A \to cA`, and so, with the relative
+    tolerances, is everything it returns but ``values`` and ``grad_norms`` (multiplied by :math:`c^4`).
     """
 
     def update(q, g, s):
         return g
 
     return _run(objective, starts, update, tol=tol, max_iter=max_iter, polish=polish, polish_below=polish_below,
-                polish_after=polish_after, record=record)
+                polish_after=polish_after, record=record, scale=scale)
 
 
 def newton(objective, starts, *, tol: float = 1e-10, max_iter: int = 50, max_step: float = 0.5,
-           record: bool = False) -> SolverResult:
+           record: bool = False, scale: float | None = None) -> SolverResult:
     r"""Riemannian Newton's method for :math:`\operatorname{grad} f(q) = 0` from many starts at once.
 
     Each step solves :math:`\operatorname{Hess} f(q)[d] = -\operatorname{grad} f(q)` on the tangent
-    space (as the nonsingular system :math:`(\operatorname{Hess} f(q) + q q^\top) d =
-    -\operatorname{grad} f(q)`, whose solution is tangent), shortens ``d`` to at most ``max_step``, and
+    space (as the nonsingular system :math:`(\operatorname{Hess} f(q) + \sigma q q^\top) d =
+    -\operatorname{grad} f(q)`, whose solution is tangent; the radial eigenvalue :math:`\sigma` is of the size of
+    the tangent ones at every scale), shortens ``d`` to at most ``max_step``, and
     retracts. Newton's method is attracted by critical points of every type, so from many random starts it
     finds saddles and maximizers as well as minimizers (chapter 2). Starts that do not converge within
     ``max_iter`` (e.g. near a degenerate point) are reported with ``converged=False``.
@@ -213,34 +335,44 @@ def newton(objective, starts, *, tol: float = 1e-10, max_iter: int = 50, max_ste
     starts : array_like of shape (..., n)
         Unit-norm starting points.
     tol : float, default 1e-10
-        Stop a start when its Riemannian gradient norm is below ``tol``.
+        Stop a start when its Riemannian gradient norm is below ``tol`` :math:`\cdot\,\sigma`.
     max_iter : int, default 50
     max_step : float, default 0.5
         Largest tangent step length.
     record : bool, default False
         Keep the whole path.
+    scale : float, optional
+        The objective's scale :math:`\sigma > 0`; default :func:`objective_scale`. Newton's step is scale
+        invariant, so with the default the iterates do not change when the columns are multiplied by
+        :math:`c > 0`.
 
     Returns
     -------
     SolverResult
+
+    Raises
+    ------
+    FloatingPointError
+        If an iterate or its gradient becomes NaN or infinite.
     """
     check_positive(max_step, "max_step")
     return _run(objective, starts, None, tol=tol, max_iter=max_iter, polish=False, polish_below=0.0, record=record,
-                max_step=max_step)
+                max_step=max_step, scale=scale)
 
 
-def _newton_direction(objective, q, g_r, s, z):
+def _newton_direction(objective, q, g_r, s, z, sigma):
     """Tangent Newton steps ``d`` for rows ``q`` (any critical type), and the mask of finite steps."""
-    # Solve (Hess f(q) + q q^T) d = -grad f(q) in the eigenbasis: the matrix is nonsingular where Hess f is
-    # on the tangent space, and d is tangent because grad f is.
-    M = objective._hessian(q, z, s) + q[:, :, None] * q[:, None, :]
+    # Solve (Hess f(q) + sigma q q^T) d = -grad f(q) in the eigenbasis: the matrix is nonsingular where Hess f
+    # is on the tangent space, and d is tangent because grad f is. The radial eigenvalue is sigma, not 1: with
+    # 1 at the scale 1e-12 (A -> 1e-3 A) eigh would resolve the tangent eigenvalues only to 1e-16 absolute.
+    M = objective._hessian(q, z, s) + sigma * (q[:, :, None] * q[:, None, :])
     w, v = np.linalg.eigh(M)
     coef = -np.einsum("kji,kj->ki", v, g_r) / w
     d = np.einsum("kij,kj->ki", v, coef)
     return d, np.all(np.isfinite(d), axis=1)
 
 
-def _newton_cg(objective, q, g_r, s, z, iters):
+def _newton_cg(objective, q, g_r, s, z, iters, sigma):
     r"""Truncated conjugate gradients for the Newton system :math:`\operatorname{Hess} f(q)[d] =
     -\operatorname{grad} f(q)` on the tangent spaces, batched over rows, with the objective's Hessian-vector
     products only (two matrix products each, the cost of one first-order step). Rows where CG meets
@@ -250,9 +382,10 @@ def _newton_cg(objective, q, g_r, s, z, iters):
     p = r.copy()
     rr = _inner(r, r)
     gnorm = np.sqrt(rr)
-    # Forcing term min(0.1, |grad|): superlinear convergence. Floored at 1e-6 relative: asked for less, CG
-    # runs on into round-off, where the sign of p·Hp (and so the "negative curvature" flag) is noise.
-    goal = (np.clip(gnorm, 1e-6, 0.1) * gnorm) ** 2
+    # Forcing term min(0.1, |grad| / sigma) (dimensionless, so the same CG iterates at every scale):
+    # superlinear convergence. Floored at 1e-6 relative: asked for less, CG runs on into round-off, where the
+    # sign of p·Hp (and so the "negative curvature" flag) is noise.
+    goal = (np.clip(gnorm / sigma, 1e-6, 0.1) * gnorm) ** 2
     ok = np.ones(q.shape[0], dtype=bool)
     run = rr > goal
     for _ in range(iters):
@@ -275,15 +408,16 @@ def _newton_cg(objective, q, g_r, s, z, iters):
 
 
 def _run(objective, starts, update, *, tol, max_iter, polish, polish_below, polish_after=0, record,
-         max_step=None, cg_iter=None) -> SolverResult:
-    if not isinstance(objective, L4Objective):
-        raise ValueError("objective must be an ℓ4 objective of landscape_lib.objectives (TensorObjective(A) or "
-                         f"DataObjective(Y, theta)); got {type(objective).__name__}")
+         max_step=None, cg_iter=None, scale=None) -> SolverResult:
+    _check_objective(objective)
     q0 = as_points(starts, objective.n, name="starts")
     check_positive(tol, "tol")
     check_positive(max_iter, "max_iter", integer=True)
     check_positive(polish_below, "polish_below", allow_zero=True)
     check_positive(polish_after, "polish_after", integer=True, allow_zero=True)
+    sigma = _scale(objective, scale)
+    # The tolerances in the units of f: gradient norms scale like sigma (degree 4 in the columns).
+    tol_f, polish_f = tol * sigma, polish_below * sigma
     batch, n = q0.shape[:-1], q0.shape[-1]
     q = q0.reshape(-1, n).copy()
     N = q.shape[0]
@@ -303,6 +437,8 @@ def _run(objective, starts, update, *, tol, max_iter, polish, polish_below, poli
             z, g, s = objective._pass(q, work)  # g = -∇f(q), s = <q, g>: two matrix products
             g_r = objective._riemannian_gradient(q, g, s)
             gnorm = np.sqrt(_inner(g_r, g_r))
+            if not np.all(np.isfinite(gnorm)):
+                _raise_non_finite(active, gnorm, it)
             if record:
                 pq = paths[-1].copy() if paths else np.empty((N, n))
                 pg = np.full(N, np.nan)
@@ -310,7 +446,7 @@ def _run(objective, starts, update, *, tol, max_iter, polish, polish_below, poli
                 paths.append(pq)
                 gpaths.append(pg)
             last = it == max_iter
-            done = gnorm < tol
+            done = gnorm < tol_f
             stop = np.ones_like(done) if last else done
             if stop.any():
                 idx = active[stop]
@@ -321,8 +457,9 @@ def _run(objective, starts, update, *, tol, max_iter, polish, polish_below, poli
                 active, q, s, z, g, g_r, gnorm = (active[keep], q[keep], s[keep], z[keep], g[keep], g_r[keep],
                                                   gnorm[keep])
             if newton_only:
-                d, ok = _newton_direction(objective, q, g_r, s, z)
-                d = np.where(ok[:, None], d, -g_r)
+                d, ok = _newton_direction(objective, q, g_r, s, z, sigma)
+                # Where the Newton system is singular: a gradient step, of length |grad f| / sigma at every scale.
+                d = np.where(ok[:, None], d, -g_r / sigma)
                 length = np.linalg.norm(d, axis=1)
                 d *= np.minimum(1.0, max_step / np.maximum(length, 1e-300))[:, None]
                 new = q + d
@@ -330,9 +467,9 @@ def _run(objective, starts, update, *, tol, max_iter, polish, polish_below, poli
             else:
                 new = update(q, g, s)
                 if polish and it >= polish_after:
-                    near = np.flatnonzero(gnorm < polish_below)
+                    near = np.flatnonzero(gnorm < polish_f)
                     if near.size:
-                        d, ok = _newton_cg(objective, q[near], g_r[near], s[near], z[near], cg_iter)
+                        d, ok = _newton_cg(objective, q[near], g_r[near], s[near], z[near], cg_iter, sigma)
                         rows = near[ok]
                         new[rows] = q[rows] + d[ok]
                         nsteps[active[rows]] += 1
@@ -346,5 +483,14 @@ def _run(objective, starts, update, *, tol, max_iter, polish, polish_below, poli
     return SolverResult(
         points=out_q.reshape(batch + (n,)), values=values.reshape(batch), grad_norms=out_g.reshape(batch),
         iterations=iters.reshape(batch), newton_steps=nsteps.reshape(batch), converged=conv.reshape(batch),
-        path=path, grad_norm_path=gpath,
+        path=path, grad_norm_path=gpath, scale=sigma,
     )
+
+
+def _raise_non_finite(active, gnorm, it):
+    bad = active[~np.isfinite(gnorm)]
+    # A silent NaN would compare False with the tolerance and run on to max_iter, returning NaN points as
+    # "not converged"; say what happened instead.
+    raise FloatingPointError(f"the iterates of {bad.size} start(s) (first: start {int(bad[0])} of the flattened "
+                             f"batch) became NaN or infinite at iteration {it}: a step divided by "
+                             "<q, -grad f(q)> = 0 (possible for CumulantObjective) or left float64's range")

@@ -10,10 +10,14 @@ collects the limits of three solvers from many random starts:
 * Riemannian Newton's method on :math:`\operatorname{grad} f = 0`, attracted by critical points of every
   type, which is how the saddles are found;
 
-polishes every limit with Newton steps to a gradient norm below ``tol``, merges ``q`` with ``-q`` (``f`` is
-even) with :func:`landscape_lib.critical.deduplicate`, and classifies each point by the eigenvalues of its
-tangent-space Hessian :math:`B^\top \operatorname{Hess} f(q) B` into a
-:class:`landscape_lib.critical.CriticalPoints` (``antipodal=True``). Random starts can miss a critical point
+polishes every limit with Newton steps to a gradient norm below ``tol`` :math:`\cdot\,\sigma`, merges ``q`` with
+``-q`` (``f`` is even) with :func:`landscape_lib.critical.deduplicate`, and classifies each point by the
+eigenvalues of its tangent-space Hessian :math:`B^\top \operatorname{Hess} f(q) B` into a
+:class:`landscape_lib.critical.CriticalPoints` (``antipodal=True``), an eigenvalue counting as zero when
+:math:`|\lambda| \le` ``eig_tol`` :math:`\cdot\,\sigma`. Both tolerances are relative to the objective's scale
+:math:`\sigma` (:func:`landscape_lib.solvers.objective_scale`, :math:`\sigma(cA) = c^4\sigma(A)`, 1 for
+unit-norm columns): gradients and Hessians of ``f`` scale like :math:`\sigma`, and so the search finds the
+same points with the same types for ``A`` and ``cA``, every :math:`c > 0`. Random starts can miss a critical point
 with a tiny basin; the search is a numerical experiment, and the orthogonal case (closed form,
 ``book/formulas.md``) is the test that it finds everything there. :func:`search_until_stable` repeats the
 search with independent starts until a round adds no new point (a stopping rule, not a proof of
@@ -33,7 +37,7 @@ import numpy as np
 from ._validation import as_rng, check_positive
 from .critical import CriticalPoints, collect, deduplicate
 from .objectives import L4Objective
-from .solvers import gradient_descent, newton, power_iteration
+from .solvers import _scale, gradient_descent, newton, power_iteration
 from .sphere import _inner, as_points, project, random_points
 
 __all__ = ["find_critical_points", "classify_points", "StableSearch", "search_until_stable", "SaddleEscape",
@@ -46,14 +50,16 @@ def _check_objective(objective) -> None:
                          f"got {type(objective).__name__}")
 
 
-def _classified(objective, q: np.ndarray, *, eig_tol: float, **search) -> CriticalPoints:
+def _classified(objective, q: np.ndarray, *, eig_tol: float, scale: float, **search) -> CriticalPoints:
     lam = np.linalg.eigvalsh(objective.tangent_hessian(q))
     grad_norms = np.linalg.norm(objective.gradient(q), axis=-1)
-    return collect(q, objective.value(q), lam, eig_tol=eig_tol, grad_norms=grad_norms, antipodal=True, **search)
+    # eig_tol is relative: collect classifies with the absolute tolerance, in the units of f.
+    return collect(q, objective.value(q), lam, eig_tol=eig_tol * scale, grad_norms=grad_norms, antipodal=True,
+                   scale=scale, **search)
 
 
-def classify_points(objective, q, *, eig_tol: float = 1e-6) -> CriticalPoints:
-    """Classify given critical points by the eigenvalues of their tangent Hessian (no search).
+def classify_points(objective, q, *, eig_tol: float = 1e-6, scale: float | None = None) -> CriticalPoints:
+    r"""Classify given critical points by the eigenvalues of their tangent Hessian (no search).
 
     Parameters
     ----------
@@ -61,31 +67,43 @@ def classify_points(objective, q, *, eig_tol: float = 1e-6) -> CriticalPoints:
     q : array_like of shape (U, n)
         Unit-norm (approximate) critical points, distinct up to sign.
     eig_tol : float, default 1e-6
-        Eigenvalues with :math:`|\\lambda| \\le` ``eig_tol`` count as zero (type ``DEGENERATE``).
+        Eigenvalues with :math:`|\lambda| \le` ``eig_tol`` :math:`\cdot\,\sigma` count as zero (type
+        ``DEGENERATE``).
+    scale : float, optional
+        The objective's scale :math:`\sigma > 0`; default :func:`landscape_lib.solvers.objective_scale` (1 for
+        unit-norm columns).
 
     Returns
     -------
     landscape_lib.critical.CriticalPoints
         With ``antipodal=True``, sorted like every ``CriticalPoints`` (type, value, coordinates); no
-        ``hits``.
+        ``hits``; its ``eig_tol`` is the absolute tolerance ``eig_tol * scale``.
     """
     _check_objective(objective)
     q = as_points(q, objective.n)
     if q.ndim != 2:
         raise ValueError(f"q must have shape (U, n); got {q.shape}")
-    return _classified(objective, q, eig_tol=eig_tol)
+    check_positive(eig_tol, "eig_tol", allow_zero=True)
+    return _classified(objective, q, eig_tol=eig_tol, scale=_scale(objective, scale))
 
 
 def find_critical_points(objective, *, n_starts: int = 300, tol: float = 1e-10, dedup_tol: float = 1e-6,
-                         eig_tol: float = 1e-6, rng=None) -> CriticalPoints:
+                         eig_tol: float = 1e-6, rng=None, scale: float | None = None) -> CriticalPoints:
     r"""Find (numerically) all critical points of an ℓ4 objective on the sphere.
 
     Runs descent (power iteration), ascent (Riemannian gradient ascent with Armijo backtracking, which
     converges for any frame; a fixed relative step can cycle) and Newton's
     method, each from ``n_starts`` random starts, polishes every converged limit with Newton steps, keeps
-    the points with :math:`\|\operatorname{grad} f\| <` ``tol``, merges :math:`\pm q` and points closer than
-    ``dedup_tol``, and classifies them (:func:`classify_points`). Cost grows like ``n_starts · n² m``: meant
-    for small ``n`` (chapter 2 draws ``n = 3``).
+    the points with :math:`\|\operatorname{grad} f\| <` ``tol`` :math:`\cdot\,\sigma`, merges :math:`\pm q` and
+    points closer than ``dedup_tol``, and classifies them (:func:`classify_points`). Cost grows like
+    ``n_starts · n² m``: meant for small ``n`` (chapter 2 draws ``n = 3``).
+
+    Every tolerance that compares a gradient norm or an eigenvalue is relative to the objective's scale
+    :math:`\sigma` (:func:`landscape_lib.solvers.objective_scale`): for :math:`A \to cA` the values,
+    gradients, Hessians and :math:`\sigma` all gain the factor :math:`c^4` and the three solvers are scale
+    invariant, so the result has the same points (up to round-off), types and counts at every scale
+    :math:`c > 0`; ``dedup_tol`` is a distance on the sphere and needs no scale. For unit-norm columns
+    :math:`\sigma = 1`.
 
     Parameters
     ----------
@@ -94,40 +112,45 @@ def find_critical_points(objective, *, n_starts: int = 300, tol: float = 1e-10, 
     n_starts : int, default 300
         Random starts per solver.
     tol : float, default 1e-10
-        Gradient norm below which a point counts as critical.
+        Gradient norm, relative to :math:`\sigma`, below which a point counts as critical.
     dedup_tol : float, default 1e-6
         Distance below which two points (up to sign) are the same.
     eig_tol : float, default 1e-6
-        Zero tolerance for the tangent Hessian eigenvalues.
+        Zero tolerance for the tangent Hessian eigenvalues, relative to :math:`\sigma`.
     rng : None, int or numpy.random.Generator
+    scale : float, optional
+        The objective's scale :math:`\sigma > 0`; default :func:`landscape_lib.solvers.objective_scale`.
 
     Returns
     -------
     landscape_lib.critical.CriticalPoints
         One row per pair :math:`\pm q` (``antipodal=True``: ``counts()`` counts both), sorted by type
         (minimizers, saddles, maximizers, degenerate), then by value, then by coordinates; ``hits`` counts
-        the polished limits merged into each point, ``n_starts`` the starts of all three solvers.
+        the polished limits merged into each point, ``n_starts`` the starts of all three solvers; ``scale``
+        is :math:`\sigma` and ``eig_tol`` the absolute tolerance ``eig_tol * scale``.
     """
     _check_objective(objective)
     check_positive(n_starts, "n_starts", integer=True)
     check_positive(tol, "tol")
     check_positive(dedup_tol, "dedup_tol")
     check_positive(eig_tol, "eig_tol", allow_zero=True)
+    sigma = _scale(objective, scale)  # once: for the data objectives it costs a pass over the data
     n = objective.n
     starts = random_points(n, (3, n_starts), rng=rng)
     limits = [
-        power_iteration(objective, starts[0], tol=1e-6, max_iter=2000).points,
+        power_iteration(objective, starts[0], tol=1e-6, max_iter=2000, scale=sigma).points,
         gradient_descent(objective, starts[1], step=1.0, ascent=True, line_search=True, tol=1e-6,
-                         max_iter=2000).points,
-        newton(objective, starts[2], tol=tol, max_iter=100).points,
+                         max_iter=2000, scale=sigma).points,
+        newton(objective, starts[2], tol=tol, max_iter=100, scale=sigma).points,
     ]
-    polished = newton(objective, np.concatenate(limits), tol=tol, max_iter=20, max_step=0.05)
+    polished = newton(objective, np.concatenate(limits), tol=tol, max_iter=20, max_step=0.05, scale=sigma)
     found = polished.points[polished.converged]
     if found.shape[0] == 0:
         raise RuntimeError("no start converged to a critical point; increase n_starts")
     unique, index = deduplicate(found, tol=dedup_tol, antipodal=True)
-    return _classified(objective, unique, eig_tol=eig_tol, hits=np.bincount(index, minlength=unique.shape[0]),
-                       n_starts=3 * int(n_starts), n_converged=int(found.shape[0]))
+    return _classified(objective, unique, eig_tol=eig_tol, scale=sigma,
+                       hits=np.bincount(index, minlength=unique.shape[0]), n_starts=3 * int(n_starts),
+                       n_converged=int(found.shape[0]))
 
 
 @dataclass(frozen=True)
@@ -157,7 +180,7 @@ class StableSearch:
 
 def search_until_stable(objective, *, n_starts: int = 300, patience: int = 1, max_rounds: int = 20,
                         tol: float = 1e-10, dedup_tol: float = 1e-6, eig_tol: float = 1e-6,
-                        rng=None) -> StableSearch:
+                        rng=None, scale: float | None = None) -> StableSearch:
     r"""Repeat :func:`find_critical_points` with independent starts until no new critical point appears.
 
     Round ``r`` runs the three-solver search from ``n_starts`` fresh random starts per solver (drawn from
@@ -176,8 +199,10 @@ def search_until_stable(objective, *, n_starts: int = 300, patience: int = 1, ma
         Rounds in a row without a new point before stopping.
     max_rounds : int, default 20
     tol, dedup_tol, eig_tol : float
-        As in :func:`find_critical_points`.
+        As in :func:`find_critical_points` (``tol`` and ``eig_tol`` relative to the objective's scale).
     rng : None, int or numpy.random.Generator
+    scale : float, optional
+        The objective's scale :math:`\sigma > 0`; default :func:`landscape_lib.solvers.objective_scale`.
 
     Returns
     -------
@@ -186,13 +211,14 @@ def search_until_stable(objective, *, n_starts: int = 300, patience: int = 1, ma
     _check_objective(objective)
     check_positive(patience, "patience", integer=True)
     check_positive(max_rounds, "max_rounds", integer=True)
+    sigma = _scale(objective, scale)
     gen = as_rng(rng)
     reps = np.empty((0, objective.n))
     hits = np.zeros(0, dtype=np.int64)
     new, quiet, starts, converged = [], 0, 0, 0
     for _ in range(int(max_rounds)):
         found = find_critical_points(objective, n_starts=n_starts, tol=tol, dedup_tol=dedup_tol, eig_tol=eig_tol,
-                                     rng=gen)
+                                     rng=gen, scale=sigma)
         unique, index = deduplicate(np.concatenate([reps, found.points]), tol=dedup_tol, antipodal=True)
         counts = np.concatenate([hits, found.hits])
         added = unique.shape[0] - reps.shape[0]
@@ -204,7 +230,8 @@ def search_until_stable(objective, *, n_starts: int = 300, patience: int = 1, ma
         quiet = quiet + 1 if added == 0 else 0
         if quiet >= patience:
             break
-    critical = _classified(objective, reps, eig_tol=eig_tol, hits=hits, n_starts=starts, n_converged=converged)
+    critical = _classified(objective, reps, eig_tol=eig_tol, scale=sigma, hits=hits, n_starts=starts,
+                           n_converged=converged)
     return StableSearch(critical=critical, new_per_round=np.asarray(new, dtype=np.int64), stable=quiet >= patience)
 
 
@@ -259,7 +286,8 @@ def escape_iterations(objective, saddles, *, step: float, radius: float = 1e-6, 
     saddles : array_like of shape (S, n)
         Certified saddles (unit norm, :math:`\lambda_{\min} < 0`).
     step : float
-        Fixed Riemannian step :math:`\eta > 0`.
+        Fixed Riemannian step :math:`\eta > 0`. It is absolute, not relative to the objective's scale: the law
+        depends on :math:`\eta|\lambda_{\min}|`, so for ``cA`` the same runs take :math:`\eta / c^4`.
     radius : float, default 1e-6
         Kick size :math:`r`.
     escape_radius : float, default 0.3

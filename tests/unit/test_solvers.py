@@ -112,27 +112,32 @@ def test_record_shapes_and_nan_after_stop():
 
 @pytest.mark.parametrize("solver", ["power", "rgd", "polish", "newton"])
 def test_data_and_tensor_objectives_share_the_solver(solver):
-    """A DataObjective is the ℓ4 objective of the normalized data: every solver gives bit for bit what it gives
-    on the tensor objective of that matrix (one code path), and its limits are critical points of the data
-    objective's own gradient."""
+    """A DataObjective is the ℓ4 objective of the normalized data: with the same unit of the tolerances every
+    solver gives bit for bit what it gives on the tensor objective of that matrix (one code path), and its
+    limits are critical points of the data objective's own gradient. (By default the units differ: the data
+    objective's scale is that of the dictionary behind the data, the tensor objective's that of its columns,
+    here the samples.)"""
     A = generators.tight_frame(6, 12, low_coherence=True, rng=0)
     Y, _ = dictionary.sample_data(A, 2_000, 0.2, rng=1)
     data = objectives.DataObjective(Y, 0.2)
     same = objectives.TensorObjective(data.matrix)
+    sigma = solvers.objective_scale(data)
+    assert sigma != pytest.approx(solvers.objective_scale(same), rel=0.5)
     q0 = sphere.random_points(6, 10, rng=2)
     run = {
-        "power": lambda f: solvers.power_iteration(f, q0, max_iter=2000),
-        "rgd": lambda f: solvers.gradient_descent(f, q0, step=0.5, max_iter=2000),
-        "polish": lambda f: solvers.power_iteration(f, q0, max_iter=2000, polish=True, polish_after=0),
-        "newton": lambda f: solvers.newton(f, q0),
+        "power": lambda f: solvers.power_iteration(f, q0, max_iter=2000, scale=sigma),
+        "rgd": lambda f: solvers.gradient_descent(f, q0, step=0.5, max_iter=2000, scale=sigma),
+        "polish": lambda f: solvers.power_iteration(f, q0, max_iter=2000, polish=True, polish_after=0,
+                                                    scale=sigma),
+        "newton": lambda f: solvers.newton(f, q0, scale=sigma),
     }[solver]
     a, b = run(data), run(same)
-    for name in ("points", "values", "grad_norms", "iterations", "newton_steps", "converged"):
+    for name in ("points", "values", "grad_norms", "iterations", "newton_steps", "converged", "scale"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
     ok = a.converged
     assert ok.mean() > 0.5
     tol = 1e-10 if solver == "newton" else 1e-8
-    assert np.all(np.linalg.norm(data.gradient(a.points[ok]), axis=1) < 2 * tol)
+    assert np.all(np.linalg.norm(data.gradient(a.points[ok]), axis=1) < 2 * tol * sigma)
     np.testing.assert_allclose(a.values, data.value(a.points), rtol=1e-12)
 
 
