@@ -288,7 +288,8 @@ def recover_dictionary(objective, n_starts: int, *, rng=None, starts=None, tol: 
         Given unit-vector starts instead of random ones (e.g. a true column, to ask whether the data
         objective has a minimizer next to it); ``rng`` is then not used.
     tol : float, default 1e-6
-        A start has converged when its Riemannian gradient norm is below ``tol``.
+        A start has converged when its Riemannian gradient norm is below ``tol`` times the objective's
+        scale (:func:`landscape_lib.solvers.objective_scale`, 1 for unit-norm columns).
     max_iter : int, default 1000
     polish : bool, default True
         Finish the slow linear tail with Newton steps near minimizers (chapter 2's solver option).
@@ -510,7 +511,7 @@ def probe_columns(objective, columns, *, step: float = 0.05, tol: float = 1e-7, 
     step : float, default 0.05
         Relative step :math:`\eta` of the descent (:math:`\eta = 1` is the power iteration).
     tol, max_iter
-        Stopping rule of the descent (gradient norm below ``tol``).
+        Stopping rule of the descent (gradient norm below ``tol`` times the objective's scale).
     newton_tol : float, default 1e-10
     newton_iter : int, default 200
         Newton iterations, with tangent steps of length at most 0.1 (so that it stays near the column).
@@ -610,8 +611,8 @@ def sample_grid(n: int, m_values, p_values, *, theta: float, threshold: float, s
     For each ``m``: draw ``frames`` unit-norm tight frames (by default
     :func:`landscape_lib.generators.tight_frame`), one data stream of ``max(p_values)`` samples each, and the
     same ``starts`` uniform random starts for every objective; run :func:`landscape_lib.solvers.power_iteration`
-    (one call, one step rule, one stopping test: gradient norm below ``tol`` within ``max_iter``, Newton
-    polish near minimizers) on the plain data objective
+    (one call, one step rule, one stopping test: gradient norm below ``tol`` times the objective's scale,
+    within ``max_iter``, Newton polish near minimizers) on the plain data objective
     (:class:`~landscape_lib.objectives.DataObjective`) and the cumulant objective
     (:class:`~landscape_lib.objectives.CumulantObjective`) of the first ``p`` samples, for every ``p``, and on
     the tensor objective of the frame.
