@@ -162,6 +162,9 @@ def ipc_kernel_manager():
 
     class IPCKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs):
+            # Socket paths in a folder of this kernel's own: two executions started at once picked the same
+            # paths in one folder, and each kernel then received the other's messages ("Invalid Signature").
+            kwargs.setdefault("ip", os.path.join(tempfile.mkdtemp(prefix="landscapes-kernel-"), "kernel"))
             super().__init__(transport="ipc", **kwargs)
 
     return IPCKernelManager

@@ -20,14 +20,14 @@ from .style import LINE_COLORS, base_layout
 __all__ = ["METRIC_LABELS", "metric_series", "training_curves_figure", "width_sweep_figure",
            "final_metrics_table", "seed_band_figure", "seed_summary_table"]
 
-#: Axis titles of the history columns.
+#: Panel titles of the history columns: short enough for three panels side by side in the book's width.
 METRIC_LABELS = {
     "nc1": "NC1 = tr(Σ_W Σ_B†)/K",
-    "nc2_classifier": "NC2 of W (distance to ETF)",
+    "nc2_classifier": "NC2 of W",
     "nc2_means": "NC2 of the class means",
-    "nc3_ufm": "NC3 (self-duality, UFM form)",
-    "nc3_papyan": "NC3 (Papyan et al. form)",
-    "nc4": "NC4 (prediction ≠ nearest mean)",
+    "nc3_ufm": "NC3 (UFM form)",
+    "nc3_papyan": "NC3 (Papyan form)",
+    "nc4": "NC4 (≠ nearest mean)",
     "train_acc": "training accuracy",
     "test_acc": "test accuracy",
     "train_loss": "training loss",
