@@ -38,9 +38,10 @@ def release_tag(root: Path = ROOT) -> str:
 
 
 def setup_cell_source(extras: str = "book", root: Path = ROOT) -> str:
-    """Source of the setup cell: where landscape_lib is missing (Colab) install it, never torch; where the
+    """Source of the setup cell: where landscape_lib is missing (Colab) install it, never torch, and if the
     book's stored data (``data/``: censuses, phase diagrams, reference runs) is not beside the notebook,
-    fetch the book at the same release and work from its ``book/`` folder. Lines fit 88 characters."""
+    fetch the book at the same release and work from its ``book/`` folder. Where the library is installed
+    (a checkout, Binder, the tests) the cell does nothing. Lines fit 88 characters."""
     url, tag = repository_url(root), release_tag(root)
     return (
         "# Setup: in Colab (or wherever landscape_lib is missing) install the companion library\n"
@@ -56,11 +57,11 @@ def setup_cell_source(extras: str = "book", root: Path = ROOT) -> str:
         'if importlib.util.find_spec("landscape_lib") is None:\n'
         '    subprocess.run([sys.executable, "-m", "pip", "install", "-q",\n'
         f'                    f"landscape_lib[{extras}] @ git+{{REPOSITORY}}@{{RELEASE}}"], check=True)\n'
-        'if not os.path.isdir("data"):  # the stored results the chapters read\n'
-        '    if not os.path.isdir("landscapes"):\n'
-        '        subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", RELEASE,\n'
-        '                        REPOSITORY, "landscapes"], check=True)\n'
-        '    os.chdir("landscapes/book")'
+        '    if not os.path.isdir("data"):  # the stored results the chapters read\n'
+        '        if not os.path.isdir("landscapes"):\n'
+        '            subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", RELEASE,\n'
+        '                            REPOSITORY, "landscapes"], check=True)\n'
+        '        os.chdir("landscapes/book")'
     )
 
 

@@ -111,13 +111,17 @@ def test_setup_cells_install_the_release_of_pyproject():
     assert max(len(line) for line in source.splitlines()) <= 88
 
 
-def _run_setup_cell(source: str, cwd: Path) -> str:
-    """Run a setup cell in ``cwd`` (landscape_lib is installed here, so only the data step can act)."""
-    script = f"import os\nos.chdir({str(cwd)!r})\n{source}\nprint(os.getcwd())\n"
+def _run_setup_cell(source: str, cwd: Path, *, colab: bool) -> str:
+    """Run a setup cell in ``cwd``; ``colab``: as where landscape_lib is missing (the pip call is skipped)."""
+    fake = ("import importlib.util, subprocess\n"
+            "real_find, real_run = importlib.util.find_spec, subprocess.run\n"
+            "importlib.util.find_spec = lambda name, *a: None if name == 'landscape_lib' else real_find(name, *a)\n"
+            "subprocess.run = lambda cmd, *a, **k: None if 'pip' in cmd else real_run(cmd, *a, **k)\n")
+    script = f"import os\n{fake if colab else ''}os.chdir({str(cwd)!r})\n{source}\nprint(os.getcwd())\n"
     return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
 
 
-def test_setup_cell_fetches_the_book_at_the_release_where_data_is_missing(tmp_path):
+def test_setup_cell_fetches_the_book_at_the_release_in_colab(tmp_path):
     # A stand-in for the published repository: a local one with the release tag and a book/data folder.
     origin = tmp_path / "origin"
     (origin / "book" / "data").mkdir(parents=True)
@@ -129,14 +133,18 @@ def test_setup_cell_fetches_the_book_at_the_release_where_data_is_missing(tmp_pa
     release = notebook_tools.release_tag()
     subprocess.run(git + ["tag", release], check=True)
     source = notebook_tools.setup_cell_source().replace(notebook_tools.repository_url(), origin.as_uri())
-    where_colab_starts = tmp_path / "content"
-    where_colab_starts.mkdir()
-    assert _run_setup_cell(source, where_colab_starts).strip() == str(where_colab_starts / "landscapes" / "book")
-    assert (where_colab_starts / "landscapes" / "book" / "data" / "stored.json").is_file()
-    # run again (a second chapter in the same Colab session): no second clone, same folder
-    assert _run_setup_cell(source, where_colab_starts).strip() == str(where_colab_starts / "landscapes" / "book")
-    # beside the data (a checkout, Binder): nothing happens
-    assert _run_setup_cell(source, ROOT / "book").strip() == str(ROOT / "book")
+    content = tmp_path / "content"  # where a Colab notebook starts
+    content.mkdir()
+    book = content / "landscapes" / "book"
+    assert _run_setup_cell(source, content, colab=True).strip() == str(book)
+    assert (book / "data" / "stored.json").is_file()
+    # again (a second run of the cell): no second clone, the same folder
+    assert _run_setup_cell(source, content, colab=True).strip() == str(book)
+    # where the library is installed (a checkout, Binder, a copy made by a test): nothing happens
+    elsewhere = tmp_path / "copy"
+    elsewhere.mkdir()
+    assert _run_setup_cell(source, elsewhere, colab=False).strip() == str(elsewhere)
+    assert _run_setup_cell(source, ROOT / "book", colab=True).strip() == str(ROOT / "book")
 
 
 def test_set_url_moves_the_repository_everywhere(tmp_path):
