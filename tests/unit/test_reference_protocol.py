@@ -170,7 +170,8 @@ print(vt.seed_summary_table(groups))
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert out.splitlines()[0] == "12 False"  # 6 panels x (band + median line), torch never imported
-    assert "sgd (2)" in out and "0.10 [0.10, 0.10]" not in out.splitlines()[0]
+    # both seeds end at NC1 0.1: the table's median and range say so
+    assert any(line.startswith("sgd (2)") and "0.1 [0.1, 0.1]" in line for line in out.splitlines())
 
 
 def test_band_figure_draws_median_and_min_max():
