@@ -1,8 +1,12 @@
-"""Figures of the deep neural-collapse chapters (5–7): NC metrics and accuracy against epochs.
+"""Figures of the deep neural-collapse chapters (5–7): NC metrics and accuracy against epochs or width.
 
 Inputs are training histories as written by :func:`landscape_lib.train.train` (a list of per-epoch
 dictionaries; metric columns are ``None`` on epochs without metrics). Only plotly is imported here, so
 the figures can be redrawn from a ``history.json`` without torch.
+
+Logarithmic axes are labelled by one helper, ``_log_ticks``: powers of ten where the values span a few
+decades, else a 1–2–3–5 sequence, never plotly's own minor labels (it writes a small 2 and 5 in every
+decade, which crowd a panel of the book's width).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from ..stored_runs import final_values, seed_band
 from .style import LINE_COLORS, base_layout
 
 __all__ = ["METRIC_LABELS", "metric_series", "training_curves_figure", "width_sweep_figure",
-           "final_metrics_table", "seed_band_figure", "seed_summary_table"]
+           "width_band_figure", "final_metrics_table", "seed_band_figure", "seed_summary_table"]
 
 #: Panel titles of the history columns: short enough for three panels side by side in the book's width.
 METRIC_LABELS = {
@@ -35,6 +39,8 @@ METRIC_LABELS = {
 }
 #: Columns shown on a logarithmic y axis (the NC metrics that decay towards 0 without reaching it).
 LOG_METRICS = {"nc1", "nc2_classifier", "nc2_means", "nc3_ufm", "nc3_papyan", "train_loss", "test_loss"}
+#: Linear columns that are fractions in [0, 1]: a flat panel of them (all 1, all 0) keeps a range near [0, 1].
+FRACTION_METRICS = {"nc4", "train_acc", "test_acc"}
 
 
 def _check_history(history, name: str = "history") -> Sequence[Mapping]:
@@ -92,6 +98,77 @@ def _positive(values: list) -> list:
     return [v if v > 0 else None for v in values]
 
 
+#: Mantissas of the tick sequences tried, in order, when the values span too few decades for powers of ten.
+_TICK_MANTISSAS = ((1, 2, 5), (1, 2, 3, 5), (1, 1.5, 2, 3, 4, 5, 6, 8))
+#: At most this many power-of-ten labels on one axis (more: every second, third, ... decade).
+_MAX_DECADES = 6
+
+
+def _tick_label(value: float) -> str:
+    """``1``, ``10``, ``10⁻³``-style labels for powers of ten; plain decimals (``0.2``, ``30``) otherwise."""
+    exponent = int(np.floor(np.log10(value) + 1e-9))
+    mantissa = value / 10.0 ** exponent
+    if abs(mantissa - 1) < 1e-9:
+        return "1" if exponent == 0 else "10" if exponent == 1 else f"10<sup>{exponent}</sup>".replace("-", "−")
+    if -4 <= exponent <= 4:
+        return f"{value:g}"
+    return f"{mantissa:g}·10<sup>{exponent}</sup>".replace("-", "−")
+
+
+def _log_ticks(values) -> dict:
+    """Tick values and labels of a logarithmic axis over ``values``: a few, never crowded.
+
+    Powers of ten when at least three lie within the values' range (every second or third one when more
+    than :data:`_MAX_DECADES` do); otherwise the first sequence of :data:`_TICK_MANTISSAS` times powers of
+    ten that puts at least three ticks within the range, so that a panel spanning less than a decade
+    still has a readable scale (but the two powers of ten alone where that sequence would crowd the
+    axis with more than ``_MAX_DECADES + 1`` labels). Ticks lie within the range of the values, which
+    plotly's autorange covers.
+
+    Parameters
+    ----------
+    values : iterable of float or None
+        The values drawn on the axis (all traces of the panel); ``None``, non-finite and non-positive
+        entries are ignored (a log axis does not draw them).
+
+    Returns
+    -------
+    dict
+        ``tickmode``, ``tickvals`` and ``ticktext`` for ``update_yaxes``/``update_xaxes``; empty when no
+        value is positive (plotly's defaults then apply to an empty panel).
+    """
+    v = np.array([x for x in values if x is not None], dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    if v.size == 0:
+        return {}
+    lo, hi = np.log10(v.min()), np.log10(v.max())
+    eps = 1e-9  # a value that is a power of ten up to round-off counts as one
+    decades = np.arange(np.ceil(lo - eps), np.floor(hi + eps) + 1)
+    if decades.size >= 3:
+        step = -(-decades.size // _MAX_DECADES)
+        ticks = [10.0 ** k for k in decades[::step]]
+    else:
+        exponents = range(int(np.floor(lo)) - 1, int(np.ceil(hi)) + 1)
+        for mantissas in _TICK_MANTISSAS:
+            ticks = [float(f"{m * 10.0 ** k:.6g}") for k in exponents for m in mantissas
+                     if lo - eps <= np.log10(m) + k <= hi + eps]
+            if len(ticks) >= 3:
+                break
+        if len(ticks) > _MAX_DECADES + 1 and decades.size == 2:  # 1-2-5 over two decades: too many
+            ticks = [10.0 ** k for k in decades]
+        elif len(ticks) < 2:  # a range narrower than the finest sequence: its ends, labelled to 2 digits
+            ticks = sorted({float(f"{10.0 ** lo:.2g}"), float(f"{10.0 ** hi:.2g}")})
+    return dict(tickmode="array", tickvals=ticks, ticktext=[_tick_label(t) for t in ticks])
+
+
+def _panel_values(fig: go.Figure, row: int, col: int, axis: str = "y") -> list:
+    """All ``axis`` values of the traces drawn in the subplot at ``(row, col)``."""
+    name = getattr(fig.get_subplot(row, col), f"{axis}axis").plotly_name   # e.g. "yaxis2"
+    ref = name.replace("axis", "")                                        # the traces' reference: "y2"
+    return [y for trace in fig.data if (getattr(trace, axis + "axis") or axis) == ref
+            for y in (getattr(trace, axis) or ())]
+
+
 def training_curves_figure(histories: Mapping[str, Sequence[Mapping]],
                            metrics: Sequence[str] = ("nc1", "nc2_classifier", "nc3_ufm", "nc4", "train_acc",
                                                      "test_acc"),
@@ -143,16 +220,33 @@ def _metric_panels(metrics, cols) -> tuple[go.Figure, list, int]:
     return fig, metrics, cols
 
 
-def _finish_panels(fig: go.Figure, metrics: list, cols: int, title, height) -> go.Figure:
-    """Log y axes for :data:`LOG_METRICS`, "epoch" under the bottom row, the layout (300 px a row)."""
+def _set_y_axis(fig: go.Figure, key: str, row: int, col: int) -> None:
+    """A log y axis labelled by :func:`_log_ticks` for :data:`LOG_METRICS`, a linear one otherwise."""
+    if key in LOG_METRICS:
+        fig.update_yaxes(type="log", **_log_ticks(_panel_values(fig, row, col)), row=row, col=col)
+        return
+    fig.update_yaxes(type="linear", row=row, col=col)
+    values = np.array([v for v in _panel_values(fig, row, col) if v is not None], dtype=float)
+    values = values[np.isfinite(values)]
+    if key in FRACTION_METRICS and values.size and np.ptp(values) == 0:
+        # Plotly stretches a flat panel to [v - 1, v + 1] (an accuracy up to 2); keep it near [0, 1].
+        fig.update_yaxes(range=[max(values.min() - 0.05, -0.02), min(values.max() + 0.05, 1.02)], row=row,
+                         col=col)
+
+
+def _finish_panels(fig: go.Figure, metrics: list, cols: int, title, height, x_title: str = "epoch") -> go.Figure:
+    """Y axes by :func:`_set_y_axis`, ``x_title`` under the bottom row, the layout (300 px a row).
+
+    Call it after the traces are added: the log axes' ticks are chosen from them.
+    """
     if height is not None:
         height = check_scalar(height, "height", integer=True, low=1)
     rows = -(-len(metrics) // cols)
     for j, key in enumerate(metrics):
-        fig.update_yaxes(type="log" if key in LOG_METRICS else "linear", row=j // cols + 1, col=j % cols + 1,
-                         exponentformat="power")
-        fig.update_xaxes(title_text="epoch" if j // cols == rows - 1 else None, row=j // cols + 1,
-                         col=j % cols + 1)
+        _set_y_axis(fig, key, j // cols + 1, j % cols + 1)
+        # the bottom panel of each column (the last row may be short)
+        bottom = j + cols >= len(metrics)
+        fig.update_xaxes(title_text=x_title if bottom else None, row=j // cols + 1, col=j % cols + 1)
     fig.update_layout(**base_layout(title, height=height or 300 * rows + 60))
     return fig
 
@@ -188,9 +282,85 @@ def width_sweep_figure(histories: Mapping[int, Sequence[Mapping]],
                                  hovertemplate=f"width %{{x}}<br>{key} %{{y:.4g}}<extra></extra>"),
                       row=1, col=j + 1)
         fig.update_xaxes(type="log", title_text="base width", tickvals=widths, row=1, col=j + 1)
-        fig.update_yaxes(type="log" if key in LOG_METRICS else "linear", exponentformat="power", row=1, col=j + 1)
+        _set_y_axis(fig, key, 1, j + 1)
     fig.update_layout(**base_layout(title, height=340))
     return fig
+
+
+def width_band_figure(groups: Mapping[int, Sequence[Sequence[Mapping]]],
+                      metrics: Sequence[str] = ("train_acc", "nc1", "nc2_classifier", "nc2_means", "nc3_ufm",
+                                                "nc4"),
+                      *, title: str | None = None, cols: int = 3, height: int | None = None) -> go.Figure:
+    """The last stored value of each metric against the network width: median over seeds, min–max band.
+
+    For a width :math:`w` with seeds :math:`s = 1, \\dots, S_w` and a metric whose last stored values are
+    :math:`v_{w,s}`, the panel draws :math:`\\operatorname{median}_s v_{w,s}` as a line with markers and
+    the band from :math:`\\min_s v_{w,s}` to :math:`\\max_s v_{w,s}` (seeds that recorded ``null`` are
+    left out). The x axis is logarithmic with a tick at every width; NC1–NC3 and losses have a
+    logarithmic y axis (exact zeros are gaps there), NC4 and accuracies a linear one, as in
+    :func:`seed_band_figure`, whose figure over the epochs this one ends. A width with one seed has no
+    band, so one run per width draws the plain sweep of :func:`width_sweep_figure` in this layout.
+
+    Parameters
+    ----------
+    groups : mapping of int to list of histories
+        Base width (an integer ``>= 1``) → the histories of its :math:`S_w` seeds, e.g.
+        :func:`landscape_lib.stored_runs.seed_groups` keyed by ``run.config["width"]``. The runs of one
+        width must end at the same epoch, so that a band compares seeds at one point of training.
+    metrics : sequence of str
+        History columns, one panel each.
+    title : str or None
+    cols : int
+        Panels per row.
+    height : int or None
+        Default: 300 pixels per row of panels.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Per panel, in the order of ``metrics``: the band (a closed polygon over the W widths, shape
+        ``(2W,)``: the maxima left to right, then the minima right to left; only when some width has
+        more than one seed) and the median line, ``x`` the W widths in increasing order.
+
+    Raises
+    ------
+    ValueError
+        For widths that are not integers ``>= 1``, an empty group, or seeds of one width whose last
+        stored epochs differ.
+    """
+    _check_groups(groups)
+    if not all(isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in groups):
+        raise ValueError(f"widths must be integers >= 1 (the keys of groups); got {list(groups)}")
+    for w, histories in groups.items():
+        last = sorted({h[-1]["epoch"] for h in histories})
+        if len(last) > 1:
+            raise ValueError(f"the seeds of width {w} end at different epochs {last}; "
+                             "compare runs at one epoch (finish them, or cut them to the same epoch)")
+    widths = sorted(groups)
+    band = any(len(groups[w]) > 1 for w in widths)
+    fig, metrics, cols = _metric_panels(metrics, cols)
+    colour = LINE_COLORS[0]
+    for j, key in enumerate(metrics):
+        finals = [final_values(groups[w], key) for w in widths]  # (S_w,) per width
+        low, mid, high = (np.array([f(v) if np.isfinite(v).any() else np.nan for v in finals])
+                          for f in (np.nanmin, np.nanmedian, np.nanmax))
+        if key in LOG_METRICS:  # exact zeros cannot be drawn on a log axis
+            low, mid, high = (np.where(v > 0, v, np.nan) for v in (low, mid, high))
+        where = dict(row=j // cols + 1, col=j % cols + 1)
+        if band:
+            fig.add_trace(go.Scatter(x=widths + widths[::-1], y=_rounded(np.concatenate([high, low[::-1]])),
+                                     fill="toself", mode="lines", fillcolor=_rgba(colour, 0.2), line=dict(width=0),
+                                     hoverinfo="skip", showlegend=False, name="min–max over seeds"), **where)
+        seeds = [len(groups[w]) for w in widths]
+        fig.add_trace(go.Scatter(x=widths, y=_rounded(mid), mode="lines+markers", line=dict(color=colour, width=2),
+                                 marker=dict(size=6), showlegend=False, name="median over seeds",
+                                 customdata=np.column_stack([_rounded(low), _rounded(high), seeds]).tolist(),
+                                 hovertemplate=f"width %{{x}}<br>{key} median %{{y:.3g}} "
+                                               "[%{customdata[0]:.3g}, %{customdata[1]:.3g}] "
+                                               "over %{customdata[2]} seeds<extra></extra>"),
+                      **where)
+        fig.update_xaxes(type="log", tickvals=widths, **where)
+    return _finish_panels(fig, metrics, cols, title, height, x_title="base width")
 
 
 def final_metrics_table(histories: Mapping[str, Sequence[Mapping]],
@@ -285,8 +455,9 @@ def seed_band_figure(groups: Mapping[str, Sequence[Sequence[Mapping]]],
                 low, mid, high = (np.where(v > 0, v, np.nan) for v in (low, mid, high))
             x = epochs.tolist()
             where = dict(row=j // cols + 1, col=j % cols + 1)
+            # mode "lines": plotly adds markers in its own colours to a trace of fewer than 20 points
             fig.add_trace(go.Scatter(x=x + x[::-1], y=_rounded(np.concatenate([high, low[::-1]])), fill="toself",
-                                     fillcolor=_rgba(colour, 0.2), line=dict(width=0), hoverinfo="skip",
+                                     mode="lines", fillcolor=_rgba(colour, 0.2), line=dict(width=0), hoverinfo="skip",
                                      legendgroup=str(label), showlegend=False), **where)
             fig.add_trace(go.Scatter(x=x, y=_rounded(mid), mode="lines", line=dict(color=colour, width=2),
                                      name=f"{label} ({len(histories)} seeds)", legendgroup=str(label),

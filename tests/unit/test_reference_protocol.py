@@ -148,8 +148,9 @@ def test_compact_history_keeps_metric_rows_rounded():
         stored_runs.load_family("/nonexistent/family")
 
 
-def test_band_figure_and_table_build_without_torch(tmp_path):
-    """The chapters draw stored runs where torch is not installed: torch imports are made to fail."""
+def test_band_figures_and_table_build_without_torch(tmp_path):
+    """The chapters draw stored runs where torch is not installed: torch imports are made to fail (the
+    band figures over the epochs and over the widths, and the table)."""
     import subprocess
     import sys
 
@@ -158,6 +159,8 @@ def test_band_figure_and_table_build_without_torch(tmp_path):
                                                   "nc3_ufm": 0.3, "nc4": 0.0, "train_acc": 1.0, "test_acc": 0.9}]
     for seed in (0, 1):
         _write_run(tmp_path / "fam" / f"sgd-seed{seed}", rows, seed=seed)
+        for width in (2, 4):  # chapter 6's family: widths, seeds
+            _write_run(tmp_path / "widths" / f"width{width}-seed{seed}", rows, seed=seed, width=width)
     script = f"""
 import sys
 sys.modules["torch"] = None  # any import of torch raises ImportError
@@ -165,11 +168,15 @@ from landscape_lib import stored_runs
 from landscape_lib.viz import training as vt
 groups = stored_runs.seed_groups(stored_runs.load_family({str(tmp_path / 'fam')!r}), lambda r: r.config["optimizer"])
 fig = vt.seed_band_figure(groups)
-print(len(fig.data), "torch" in sys.modules and sys.modules["torch"] is not None)
+by_width = stored_runs.seed_groups(stored_runs.load_family({str(tmp_path / 'widths')!r}),
+                                   lambda r: r.config["width"])
+sweep = vt.width_band_figure(by_width)
+print(len(fig.data), len(sweep.data), "torch" in sys.modules and sys.modules["torch"] is not None)
 print(vt.seed_summary_table(groups))
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
-    assert out.splitlines()[0] == "12 False"  # 6 panels x (band + median line), torch never imported
+    # 6 panels x (band + median line) in each figure; torch never imported
+    assert out.splitlines()[0] == "12 12 False"
     # both seeds end at NC1 0.1: the table's median and range say so
     assert any(line.startswith("sgd (2)") and "0.1 [0.1, 0.1]" in line for line in out.splitlines())
 
