@@ -3,6 +3,8 @@
     python scripts/figures.py fallbacks [NOTEBOOK ...]   # add a static PNG beside every plotly figure
     python scripts/figures.py screenshots                 # one PNG per figure of the rendered book, and a
                                                           # contact sheet per chapter, under _build/screenshots
+    python scripts/figures.py screenshots --theme dark    # the same in the theme's dark mode, each figure with
+                                                          # the frame the page draws round it (screenshots/dark)
 
 Both use the same browser (:func:`chromium`, also used by ``tests/book/test_rendered_book.py``) and the
 same drawing: plotly.js and MathJax served from the book's own ``_vendor`` files, the figure drawn at the
@@ -36,6 +38,8 @@ CACHE = ROOT / "_build" / "figure-cache"
 SHOTS = ROOT / "_build" / "screenshots"
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 WIDTH = 760  # px: the text width of the rendered book's pages
+#: Colour modes of the book's theme that ``screenshots`` can draw.
+THEMES = ("light", "dark")
 # Bump when the drawing changes (viewport, fonts, page): every cached rendering is then redone.
 RENDERER_VERSION = "2"
 
@@ -180,21 +184,34 @@ def add_fallbacks(path: Path, render: Renderer) -> int:
     return count
 
 
-def screenshots(html: Path = ROOT / "_build" / "html", out: Path = SHOTS) -> dict[str, list[Path]]:
+def screenshots(html: Path = ROOT / "_build" / "html", out: Path | None = None, *, theme: str = "light",
+                chapters: list[str] | None = None) -> dict[str, list[Path]]:
     """One PNG per drawn figure of each chapter page of the rendered book, and a contact sheet per chapter.
 
+    ``theme`` is the colour mode of the book's theme (pydata-sphinx-theme: ``light`` or ``dark``). In dark
+    mode each PNG shows the figure with the frame the page puts round it, so that a figure that would not
+    read on the dark page shows as such; the PNGs go to ``out`` (default ``_build/screenshots``, or its
+    ``dark`` folder). ``chapters``: only the chapters with these stems (default: every chapter).
     Returns ``{chapter stem: [figure PNGs]}``.
     """
     sys.path.insert(0, str(ROOT / "scripts"))
     from execute_notebooks import toc_notebooks
 
+    if theme not in THEMES:
+        raise ValueError(f"theme must be one of {THEMES}; got {theme!r}")
+    out = out or (SHOTS if theme == "light" else SHOTS / theme)
     if not (html / "index.html").exists():
         raise SystemExit(f"{html.relative_to(ROOT)} is missing: run `make book` (or build_book.py --committed)")
     shots: dict[str, list[Path]] = {}
     with chromium() as browser, serve(html) as url:
         for nb in toc_notebooks():
+            if chapters and nb.stem not in chapters:
+                continue
             page_path = nb.relative_to(ROOT).with_suffix(".html")
             page = browser.new_page(viewport={"width": 1280, "height": 900}, device_scale_factor=1)
+            # The theme reads the reader's choice from localStorage before it draws the page.
+            page.add_init_script(f"localStorage.setItem('mode', '{theme}');"
+                                 f" localStorage.setItem('theme', '{theme}');")
             page.goto(f"{url}/{page_path}", wait_until="load")
             page.wait_for_function("() => !window.MathJax || (window.MathJax.startup && window.MathJax.startup"
                                    ".promise)")
@@ -211,7 +228,9 @@ def screenshots(html: Path = ROOT / "_build" / "html", out: Path = SHOTS) -> dic
                 page.wait_for_function("(el) => el.querySelector('.main-svg')", arg=fig.element_handle(),
                                        timeout=60_000)
                 target = folder / f"figure-{i + 1:02d}.png"
-                fig.screenshot(path=str(target), animations="disabled")
+                # Dark mode: the output box round the figure (the theme pads and colours it).
+                (fig if theme == "light" else fig.locator("xpath=..")).screenshot(path=str(target),
+                                                                                 animations="disabled")
                 shots[nb.stem].append(target)
             page.close()
             if shots[nb.stem]:
@@ -245,7 +264,10 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     fb = sub.add_parser("fallbacks", help="add a static PNG beside every plotly figure of the notebooks")
     fb.add_argument("notebooks", nargs="*", type=Path)
-    sub.add_parser("screenshots", help="one PNG per figure of the rendered book, and contact sheets")
+    sh = sub.add_parser("screenshots", help="one PNG per figure of the rendered book, and contact sheets")
+    sh.add_argument("--theme", choices=THEMES, default="light",
+                    help="the book theme's colour mode (dark: PNGs under _build/screenshots/dark)")
+    sh.add_argument("chapters", nargs="*", help="chapter stems, e.g. 02_tensor_landscape (default: all)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT / "scripts"))
     if args.command == "fallbacks":
@@ -257,9 +279,10 @@ def main(argv=None) -> int:
                 shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
                 print(f"{shown}: {add_fallbacks(path, render)} static figure(s)", flush=True)
         return 0
-    shots = screenshots()
+    shots = screenshots(theme=args.theme, chapters=args.chapters)
+    where = (SHOTS if args.theme == "light" else SHOTS / args.theme).relative_to(ROOT)
     for stem, files in shots.items():
-        print(f"{stem}: {len(files)} figure(s) -> {SHOTS.relative_to(ROOT)}/{stem}/, {stem}-contact-sheet.png")
+        print(f"{stem}: {len(files)} figure(s) -> {where}/{stem}/, {stem}-contact-sheet.png")
     return 0
 
 

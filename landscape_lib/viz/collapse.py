@@ -14,9 +14,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .._validation import as_float_array
-from .style import LINE_COLORS, base_layout
+from .style import LINE_COLORS, MENU_ROOM, SUBPLOT_TITLE_ROOM, base_layout, menu_above_plot
 
-__all__ = ["METRIC_TITLES", "metrics_sweep_figure", "nc_curves_figure", "etf_animation_figure",
+__all__ = ["METRIC_TITLES", "PANEL_TITLES", "metrics_sweep_figure", "nc_curves_figure", "etf_animation_figure",
            "threshold_figure", "loss_slice_figure", "critical_values_figure", "angles_figure",
            "minority_collapse_figure"]
 
@@ -33,6 +33,22 @@ METRIC_TITLES = {
     "equiangularity_classifier": "equiangularity of W",
     "equiangularity_means": "equiangularity of the means",
     "loss_gap": "loss − closed-form minimum",
+}
+#: Panel titles of :func:`nc_curves_figure`: with three or four panels in a row a panel is about 130 px
+#: wide, too narrow for :data:`METRIC_TITLES` (the chapters define each metric in the text).
+PANEL_TITLES = {
+    "nc1": "NC1",
+    "nc2_classifier": "NC2 of W",
+    "nc2_means": "NC2 of means",
+    "nc3_ufm": "NC3 (UFM)",
+    "nc3_papyan": "NC3 (Papyan)",
+    "nc4": "NC4",
+    "equinorm_classifier": "equinorm of W",
+    "equinorm_means": "equinorm, means",
+    "equiangularity_classifier": "equiangular, W",
+    "equiangularity_means": "equiangular, means",
+    "loss_gap": "loss − minimum",
+    "loss": "loss",
 }
 _LINEAR = {"nc4"}          # metrics that reach 0 exactly: linear axis
 
@@ -88,7 +104,7 @@ def metrics_sweep_figure(t, metrics: Sequence, names: Sequence[str] = ("nc1", "n
                                      mode="lines+markers", line=dict(color=color)), row=1, col=1)
     fig.update_yaxes(type="log", exponentformat="power", row=1, col=1)
     fig.update_xaxes(title_text=xaxis_title)
-    fig.update_layout(**base_layout(title, height=420))
+    fig.update_layout(**base_layout(title, height=420, top=SUBPLOT_TITLE_ROOM if title else 0))
     return fig
 
 
@@ -98,7 +114,8 @@ def nc_curves_figure(runs: Mapping, names: Sequence[str] = ("loss_gap", "nc1", "
                      height: int | None = None) -> go.Figure:
     """NC metrics against iterations on log–log axes, one panel per metric and one line per run.
 
-    Used in chapter 4, sections 2 and 8.
+    Used in chapter 4, sections 2 and 8. Panels are titled by :data:`PANEL_TITLES` (short: several share a
+    row). The legend takes the first empty cell of the grid, or a row under the panels when there is none.
 
     Parameters
     ----------
@@ -112,7 +129,7 @@ def nc_curves_figure(runs: Mapping, names: Sequence[str] = ("loss_gap", "nc1", "
     """
     names = [n for n in names if n != "loss_gap" or optimal_loss is not None]
     rows, cols = _grid(len(names), cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[METRIC_TITLES.get(n, n) for n in names],
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[PANEL_TITLES.get(n, n) for n in names],
                         horizontal_spacing=0.08, vertical_spacing=0.14)
     for r, (label, run) in enumerate(runs.items()):
         color = LINE_COLORS[r % len(LINE_COLORS)]
@@ -130,10 +147,21 @@ def nc_curves_figure(runs: Mapping, names: Sequence[str] = ("loss_gap", "nc1", "
                           row=p // cols + 1, col=p % cols + 1)
     for p, name in enumerate(names):
         kw = dict(row=p // cols + 1, col=p % cols + 1)
-        fig.update_xaxes(type="log", title_text="iteration + 1" if p // cols == rows - 1 else None, **kw)
+        # Decades only: plotly's 2 and 5 between them crowd a narrow panel.
+        fig.update_xaxes(type="log", dtick=1, title_text="iteration + 1" if p // cols == rows - 1 else None, **kw)
         if name not in _LINEAR:
             fig.update_yaxes(type="log", exponentformat="power", **kw)
-    fig.update_layout(**base_layout(title, height=height or 300 * rows + 80))
+    fig.update_layout(**base_layout(title, height=height or 300 * rows + 80,
+                                    top=SUBPLOT_TITLE_ROOM if title else 0))
+    fig.update_annotations(font_size=14)
+    if len(names) < rows * cols:
+        # The legend in the first empty cell, where it takes no width from the panels.
+        empty = fig.get_subplot(rows, len(names) - (rows - 1) * cols + 1)
+        fig.update_layout(legend=dict(x=empty.xaxis.domain[0] + 0.02, xanchor="left",
+                                      y=empty.yaxis.domain[1], yanchor="top"))
+    else:
+        fig.update_layout(legend=dict(orientation="h", x=0.0, xanchor="left", y=0.0, yref="container",
+                                      yanchor="bottom"), margin=dict(b=70))
     return fig
 
 
@@ -162,7 +190,7 @@ def etf_animation_figure(run, *, feature_ratio: float, title: str | None = None,
     run : UFMRun
         From :func:`landscape_lib.ufm.fit` with ``keep_snapshots=True``; ``K`` must be 3 or 4.
     feature_ratio : float
-        :math:`c = \sqrt{\lambda_W/(n\lambda_H)}`.
+        :math:`c = \sqrt{\lambda_W/(n_{\mathrm c}\lambda_H)}`.
     max_frames : int, default 60
         At most this many frames (evenly chosen among the snapshots).
     """
@@ -204,17 +232,22 @@ def etf_animation_figure(run, *, feature_ratio: float, title: str | None = None,
     steps = [dict(method="animate", label=str(int(run.iterations[i])),
                   args=[[str(int(run.iterations[i]))], dict(mode="immediate", frame=dict(duration=0, redraw=True),
                                                             transition=dict(duration=0))]) for i in pick]
+    # Play/pause in the legend's column, below the legend; the slider under the x-axis title across the
+    # plot's width. (Stacked at the bottom left, the buttons lay over the tick labels, the axis title and
+    # the slider's start.)
     fig.update_layout(
-        **base_layout(title, height=560),
-        updatemenus=[dict(type="buttons", showactive=False, x=0.0, y=-0.02, xanchor="left", yanchor="top",
+        **base_layout(title, height=600),
+        updatemenus=[dict(type="buttons", direction="down", showactive=False, x=1.02, xanchor="left", y=0.0,
+                          yanchor="bottom",
                           buttons=[dict(label="▶ play", method="animate",
                                         args=[None, dict(frame=dict(duration=120, redraw=True),
                                                          fromcurrent=True, transition=dict(duration=0))]),
                                    dict(label="❚❚ pause", method="animate",
                                         args=[[None], dict(mode="immediate", frame=dict(duration=0))])])],
-        sliders=[dict(active=0, steps=steps, x=0.15, len=0.85, y=-0.02, yanchor="top",
+        sliders=[dict(active=0, steps=steps, x=0.0, len=1.0, y=0.0, yanchor="top", pad=dict(t=50),
                       currentvalue=dict(prefix="iteration "))],
     )
+    fig.update_layout(margin=dict(b=120))
     rng_ = [-extent, extent]
     if three_d:
         fig.update_layout(scene=dict(xaxis=dict(range=rng_, title="u₁"), yaxis=dict(range=rng_, title="u₂"),
@@ -227,14 +260,15 @@ def etf_animation_figure(run, *, feature_ratio: float, title: str | None = None,
 
 def threshold_figure(ratios, rho_trained, rho_predicted, loss_trained, loss_predicted, *,
                      title: str | None = None) -> go.Figure:
-    r"""Trained against predicted solutions across the threshold :math:`K\sqrt{n\lambda_W\lambda_H} = 1`.
+    r"""Trained against predicted solutions across the threshold :math:`K\beta = 1`,
+    :math:`\beta = \sqrt{n_{\mathrm c}\lambda_W\lambda_H}`.
 
     Used in chapter 4, section 4.
 
     Parameters
     ----------
     ratios : array_like of shape (S,)
-        :math:`K\sqrt{n\lambda_W\lambda_H}` of each run.
+        :math:`K\beta = K\sqrt{n_{\mathrm c}\lambda_W\lambda_H}` of each run.
     rho_trained, rho_predicted : array_like of shape (S,)
         Mean :math:`\|w_k\|^2` of the trained classifier and the closed form :math:`\rho^*`.
     loss_trained, loss_predicted : array_like of shape (S,)
@@ -248,8 +282,8 @@ def threshold_figure(ratios, rho_trained, rho_predicted, loss_trained, loss_pred
                                  showlegend=col == 1, marker=dict(color=LINE_COLORS[1], size=8, symbol="x")),
                       row=1, col=col)
         fig.add_vline(x=1.0, line=dict(color="gray", dash="dash"), row=1, col=col)
-    fig.update_xaxes(title_text="K √(n λ_W λ_H)")
-    fig.update_layout(**base_layout(title, height=400))
+    fig.update_xaxes(title_text="Kβ = K √(n_c λ_W λ_H)")
+    fig.update_layout(**base_layout(title, height=400, top=SUBPLOT_TITLE_ROOM if title else 0))
     return fig
 
 
@@ -288,7 +322,8 @@ def loss_slice_figure(alphas, betas, Z, points: Mapping[str, tuple] | None = Non
 
 
 def critical_values_figure(loss_values, lambda_mins, kinds: Sequence[str], settings: Sequence[str], *,
-                           title: str | None = None) -> go.Figure:
+                           title: str | None = None,
+                           xaxis_title: str = "loss f at the critical point") -> go.Figure:
     r"""Smallest Hessian eigenvalue against the loss at critical points, one colour per setting.
 
     Used in chapter 4, section 5 and chapter 4b. Hovering shows the construction of each point; the dashed
@@ -301,6 +336,8 @@ def critical_values_figure(loss_values, lambda_mins, kinds: Sequence[str], setti
         The construction of each point (marker symbol).
     settings : sequence of str, length P
         The problem each point belongs to (colour and legend).
+    xaxis_title : str, default "loss f at the critical point"
+        Name what ``loss_values`` holds (e.g. the gap :math:`f - f^*` to the global minimum).
     """
     f = _round(as_float_array(loss_values, "loss_values", ndim=1), 6)
     lm = _round(as_float_array(lambda_mins, "lambda_mins", ndim=1), 6)
@@ -318,7 +355,7 @@ def critical_values_figure(loss_values, lambda_mins, kinds: Sequence[str], setti
             marker=dict(size=11, color=LINE_COLORS[j % len(LINE_COLORS)],
                         symbol=[symbols[kind_list.index(kinds[i]) % len(symbols)] for i in idx])))
     fig.add_hline(y=0.0, line=dict(color="gray", dash="dash"))
-    fig.update_xaxes(title_text="loss f at the critical point")
+    fig.update_xaxes(title_text=xaxis_title)
     fig.update_yaxes(title_text="smallest Hessian eigenvalue λ_min")
     fig.update_layout(**base_layout(title, height=460))
     return fig
@@ -353,14 +390,15 @@ def angles_figure(points: Mapping[str, np.ndarray], *, title: str | None = None)
             fig.add_trace(go.Scatter3d(x=seg[:, 0], y=seg[:, 1], z=seg[:, 2], **kw))
     buttons = [dict(label=name, method="update", args=[{"visible": [i == j for i in range(len(items))]}])
                for j, (name, _) in enumerate(items)]
-    fig.update_layout(updatemenus=[dict(buttons=buttons, x=0.0, y=1.12, xanchor="left")], showlegend=False)
+    # The menu between the title and the plot (over the title, it hid the title's start).
+    fig.update_layout(updatemenus=[menu_above_plot(buttons)], showlegend=False)
     if dim == 2:
         fig.update_yaxes(scaleanchor="x", range=[-1.2, 1.2])
         fig.update_xaxes(range=[-1.2, 1.2])
     else:
         fig.update_layout(scene=dict(aspectmode="cube", xaxis=dict(range=[-1.1, 1.1]),
                                      yaxis=dict(range=[-1.1, 1.1]), zaxis=dict(range=[-1.1, 1.1])))
-    fig.update_layout(**base_layout(title, height=480))
+    fig.update_layout(**base_layout(title, height=480, top=MENU_ROOM))
     return fig
 
 
@@ -410,10 +448,12 @@ def minority_collapse_figure(ratios, cosine_curves: Mapping[str, np.ndarray], gr
         c[(d < 1e-9 * max(d.max(), 1e-300))[:, None] | (d < 1e-9 * max(d.max(), 1e-300))[None, :]] = np.nan
         return [[None if not np.isfinite(v) else float(v) for v in row] for row in _round(c, 3)]
 
+    # One colour bar per slider step (the first model's; the others share its scale), so that it stays
+    # when the slider shows another step.
     for s in range(R.size):
         for j, name in enumerate(names):
             fig.add_trace(go.Heatmap(z=cos_matrix(G[name][s]), x=labels, y=labels, zmin=-1, zmax=1,
-                                     colorscale="RdBu", reversescale=True, showscale=j == 0 and s == 0,
+                                     colorscale="RdBu", reversescale=True, showscale=j == 0,
                                      visible=s == 0, hovertemplate="cos(w_%{y}, w_%{x}) = %{z}<extra></extra>"),
                           row=2, col=j + 1)
     steps = []
@@ -421,10 +461,14 @@ def minority_collapse_figure(ratios, cosine_curves: Mapping[str, np.ndarray], gr
         vis = [True] * n_curves + [t == s for t in range(R.size) for _ in names]
         steps.append(dict(method="update", label=f"{R[s]:g}", args=[{"visible": vis}]))
     fig.update_layout(sliders=[dict(active=0, steps=steps, currentvalue=dict(prefix="R = "), pad=dict(t=40))])
+    # The colour bar beside the matrices only: over the full height it lay under the curves' legend.
+    bottom = fig.get_subplot(2, 1).yaxis.domain
+    fig.update_traces(colorbar=dict(y=bottom[0], yanchor="bottom", len=bottom[1] - bottom[0],
+                                    title="cosine"), selector=dict(type="heatmap"))
     fig.update_xaxes(type="log", title_text="imbalance ratio R", row=1, col=1)
     fig.update_yaxes(title_text="cosine", range=[-0.4, 1.05], row=1, col=1)
     for j in range(len(names)):
         fig.update_yaxes(autorange="reversed", row=2, col=j + 1)
-    fig.update_layout(**base_layout(title, height=720))
+    fig.update_layout(**base_layout(title, height=720, top=SUBPLOT_TITLE_ROOM if title else 0))
     return fig
 

@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import LINE_COLORS, base_layout
+from .style import LINE_COLORS, SUBPLOT_TITLE_ROOM, base_layout
 
 __all__ = ["landscape_convergence", "gap_versus_samples", "recovery_heatmap", "phase_transition"]
 
@@ -81,7 +81,7 @@ def landscape_convergence(mesh, tensor_values, data_values, p_values, *, columns
                           args=[[name], dict(mode="immediate", frame=dict(duration=0, redraw=True),
                                              transition=dict(duration=0))]))
     fig.frames = frames
-    fig.update_layout(**base_layout(title, height=480),
+    fig.update_layout(**base_layout(title, height=480, top=SUBPLOT_TITLE_ROOM if title else 0),
                       sliders=[dict(active=0, steps=steps, currentvalue=dict(prefix="samples p = "),
                                     pad=dict(t=10))],
                       scene=_SCENE, scene2=_SCENE)
@@ -117,7 +117,8 @@ def gap_versus_samples(p_values, gaps, *, slope: float, intercept: float, title:
                              name="slope −1/2 (Monte Carlo rate)"))
     fig.update_layout(**base_layout(title, height=420),
                       xaxis=dict(type="log", title="number of samples p"),
-                      yaxis=dict(type="log", title="max over the sphere of |f_Ỹ + γ − f_A|"))
+                      # Labels at 1, 2, 5 per decade: every digit (plotly's default) crowds a short axis.
+                      yaxis=dict(type="log", dtick="D2", title="max over the sphere of |f_Ỹ + γ − f_A|"))
     return fig
 
 
@@ -179,5 +180,9 @@ def phase_transition(n_values, m_values, data_rates, tensor_rates, *, title: str
     fig.update_yaxes(type="log", range=[np.log10(M[np.isfinite(M)].min() * 0.7),
                                         np.log10(M[np.isfinite(M)].max() * 1.4)])
     fig.update_yaxes(title="m", row=1, col=1)
-    fig.update_layout(**base_layout(title, height=460))
+    fig.update_yaxes(dtick="D2")  # labels at 1, 2, 5 per decade (every digit crowds the axis)
+    # The legend in a row under the plot: at the right it lay over the colour bar.
+    fig.update_layout(**base_layout(title, height=500, top=SUBPLOT_TITLE_ROOM if title else 0))
+    fig.update_layout(legend=dict(orientation="h", x=0.0, xanchor="left", y=0.0, yref="container",
+                                  yanchor="bottom"), margin=dict(b=90))
     return fig

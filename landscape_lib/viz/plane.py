@@ -14,14 +14,29 @@ from plotly.subplots import make_subplots
 
 from .._validation import as_float_array
 from ..critical import TYPE_ORDER, CriticalType
-from .style import CRITICAL_COLORS, CRITICAL_SYMBOLS, CRITICAL_SYMBOLS_3D, LINE_COLORS, MARKER_LIFT, base_layout
+from .style import (
+    CRITICAL_COLORS,
+    CRITICAL_SYMBOLS,
+    CRITICAL_SYMBOLS_3D,
+    GUIDE_COLOR,
+    LINE_COLORS,
+    MARKER_LIFT,
+    MENU_ROOM,
+    PATH_COLOR,
+    base_layout,
+    menu_above_plot,
+)
 
 __all__ = [
     "critical_point_traces", "surface_figure", "contour_figure", "taxonomy_figure", "escape_figure",
     "escape_slider_figure", "perturbed_gd_figure", "basin_figure",
 ]
 
-_BASIN_COLORS = ["#CC79A7", "#F0E442", "#999933", "#882255", "#56B4E9"]
+# Spurious basins: colours no critical type and no global basin uses (Okabe–Ito and Paul Tol).
+_BASIN_COLORS = ["#CC79A7", "#F0E442", "#999933", "#882255", "#332288"]
+# Global basins: the minimizer blue, then the Okabe–Ito sky blue, alternating, so that two global basins
+# side by side stay apart while both read as "global" (blue).
+_GLOBAL_BASIN_COLORS = [CRITICAL_COLORS[CriticalType.MINIMIZER], "#56B4E9"]
 _SCENE = dict(xaxis_title="x", yaxis_title="y", zaxis_title="f", aspectmode="manual",
               aspectratio=dict(x=1, y=1, z=0.6), camera=dict(eye=dict(x=1.3, y=-1.3, z=1.7)))
 _DIGITS = 4  # coordinates are rounded to this many decimals: small figures, stable output
@@ -116,13 +131,15 @@ def contour_figure(toy, critical=None, *, trajectories=None, resolution: int = 1
         tr = as_float_array(trajectories, "trajectories", ndim=3, last_dim=2)
         for j in range(tr.shape[1]):
             p = _thin(tr[:, j])
-            fig.add_trace(go.Scatter(x=p[:, 0], y=p[:, 1], mode="lines", line=dict(color="white", width=1.5),
+            fig.add_trace(go.Scatter(x=p[:, 0], y=p[:, 1], mode="lines", line=dict(color=PATH_COLOR, width=1.5),
                                      showlegend=j == 0, name="gradient descent", legendgroup="gd",
                                      hoverinfo="skip"))
     fig.add_traces(critical_point_traces(pts, types))
     _square_axes(fig, toy)
-    fig.update_layout(**base_layout(title or f"f(x, y) = {_plain(toy.formula)}", height=520, width=700))
-    fig.update_layout(legend=dict(x=0.0, y=1.0, yanchor="bottom", orientation="h"), margin=dict(t=90))
+    # No fixed width: wider than the page's text, a figure is cut off at the right. The legend sits in a
+    # row between the title and the plot.
+    fig.update_layout(**base_layout(title or f"f(x, y) = {_plain(toy.formula)}", height=520, top=30))
+    fig.update_layout(legend=dict(x=0.0, y=1.0, yanchor="bottom", orientation="h"))
     return fig
 
 
@@ -156,10 +173,9 @@ def taxonomy_figure(toys, criticals=None, *, resolution: int = 41) -> go.Figure:
         buttons.append(dict(label=toy.name.replace("_", " "), method="update",
                             args=[{"visible": [o == i for o in owner]},
                                   {"title.text": f"f(x, y) = {_plain(toy.formula)}"}]))
-    fig.update_layout(**base_layout(f"f(x, y) = {_plain(toys[0].formula)}", height=560))
-    fig.update_layout(updatemenus=[dict(buttons=buttons, direction="down", x=0.0, xanchor="left", y=1.12,
-                                        yanchor="top", showactive=True)],
-                      scene=_SCENE, margin=dict(t=90))
+    # The menu sits between the title and the scene: the longest formula fills most of the title line.
+    fig.update_layout(**base_layout(f"f(x, y) = {_plain(toys[0].formula)}", height=560, top=MENU_ROOM))
+    fig.update_layout(updatemenus=[menu_above_plot(buttons)], scene=_SCENE)
     return fig
 
 
@@ -172,9 +188,10 @@ def escape_figure(strict, flat) -> go.Figure:
         Measured counts and the fitted laws (``"log"`` for ``strict``, ``"power"`` for ``flat``); the
         fitted law is drawn as a line and written in the legend.
     """
+    # Two-line panel titles: on one line each is wider than its half of the page and they run together.
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12, subplot_titles=(
-        "strict saddle: semilog axes (straight line = log(1/δ))",
-        "flat saddles: log–log axes (straight line = power of 1/δ)"))
+        "strict saddle: semilog axes<br>(straight line = log(1/δ))",
+        "flat saddles: log–log axes<br>(straight line = power of 1/δ)"))
     colour = iter(LINE_COLORS)
     for col, group in ((1, strict), (2, flat)):
         for label, res, law in group:
@@ -192,7 +209,7 @@ def escape_figure(strict, flat) -> go.Figure:
     fig.update_yaxes(title_text="iterations to reach the escape radius", row=1, col=1)
     fig.update_yaxes(type="log", exponentformat="power", title_text="iterations (log scale)", row=1, col=2)
     fig.update_layout(**base_layout(None, height=480))
-    fig.update_layout(legend=dict(orientation="h", y=-0.22, x=0.0), margin=dict(t=40, b=150))
+    fig.update_layout(legend=dict(orientation="h", y=-0.22, x=0.0), margin=dict(t=60, b=150))
     return fig
 
 
@@ -224,7 +241,7 @@ def escape_slider_figure(toy, trajectories, deltas, escape_iterations, *, critic
         t = np.linspace(0, 2 * np.pi, 90)
         fig.add_trace(go.Scatter(x=np.round(c[0] + radius * np.cos(t), _DIGITS),
                                  y=np.round(c[1] + radius * np.sin(t), _DIGITS), mode="lines",
-                                 line=dict(color="white", dash="dot"), name="escape radius",
+                                 line=dict(color=GUIDE_COLOR, dash="dot", width=2), name="escape radius",
                                  hoverinfo="skip"))
         n_base += 1
     for j in range(d.shape[0]):
@@ -257,11 +274,11 @@ def perturbed_gd_figure(toy, result, *, critical=None, n_show: int = 30, max_poi
         fig.add_trace(trace, row=1, col=1)
     for j in range(min(n_show, tr.shape[1])):
         p = _thin(tr[:, j], max_points)
-        fig.add_trace(go.Scatter(x=p[:, 0], y=p[:, 1], mode="lines", line=dict(color="white", width=1),
+        fig.add_trace(go.Scatter(x=p[:, 0], y=p[:, 1], mode="lines", line=dict(color=PATH_COLOR, width=1),
                                  showlegend=j == 0, name="perturbed GD", legendgroup="pgd", hoverinfo="skip"),
                       row=1, col=1)
     esc = result.escape_iteration[result.escape_iteration >= 0]
-    fig.add_trace(go.Histogram(x=esc, nbinsx=20, marker_color=LINE_COLORS[3], name="escape time",
+    fig.add_trace(go.Histogram(x=esc, nbinsx=20, marker_color=PATH_COLOR, name="escape time",
                                showlegend=False), row=1, col=2)
     (x0, x1), (y0, y1) = toy.domain
     fig.update_xaxes(range=[x0, x1], title_text="x", row=1, col=1)
@@ -276,15 +293,17 @@ def perturbed_gd_figure(toy, result, *, critical=None, n_show: int = 30, max_poi
 def basin_figure(toy, basins, *, critical=None, title: str | None = None) -> go.Figure:
     """Basin map: each grid start coloured by the minimizer gradient descent reaches from it.
 
-    ``basins`` is a :class:`~landscape_lib.euclidean.BasinMap`; the global minimizer's basin is named in
-    the legend with its share of the starts.
+    ``basins`` is a :class:`~landscape_lib.euclidean.BasinMap`. Every global minimizer
+    (``basins.global_mask``: there can be several, e.g. ``±x`` of a symmetric landscape) has its basin in
+    a blue, alternating the minimizer blue and sky blue so that neighbouring global basins stay apart; the
+    spurious basins have colours no critical type uses; starts that reached no minimizer are grey. Each
+    minimizer is named in the legend with its value and its share of the starts.
     """
     k = basins.minimizers.shape[0]
-    # The global basin in the minimizer colour; the spurious ones in colours no critical type uses.
+    is_global = np.asarray(basins.global_mask, dtype=bool)
     spurious = iter(_BASIN_COLORS * (k // len(_BASIN_COLORS) + 1))
-    colours = ["#BBBBBB"] + [CRITICAL_COLORS[CriticalType.MINIMIZER] if i == basins.global_index
-                             else next(spurious) for i in range(k)]
-    is_global = basins.global_mask
+    tints = _global_tints(np.asarray(basins.labels), is_global)
+    colours = ["#BBBBBB"] + [tints[i] if is_global[i] else next(spurious) for i in range(k)]
     # A discrete colour scale: label -1 (unresolved) .. k-1 mapped to k+1 flat bands.
     scale = []
     for i, c in enumerate(colours):
@@ -310,9 +329,33 @@ def basin_figure(toy, basins, *, critical=None, title: str | None = None) -> go.
     others = [i for i, t in enumerate(types) if t != CriticalType.MINIMIZER]
     fig.add_traces(critical_point_traces(pts[others], [types[i] for i in others]))
     _square_axes(fig, toy)
-    fig.update_layout(**base_layout(title or "basins of attraction of gradient descent", height=560,
-                                    width=720))
+    # No fixed width: wider than the page's text, the legend was cut off at the right.
+    fig.update_layout(**base_layout(title or "basins of attraction of gradient descent", height=560))
     return fig
+
+
+def _neighbours(labels: np.ndarray, reach: int = 2) -> set[tuple[int, int]]:
+    """Pairs ``(i, j)`` of basins (labels >= 0) that come within ``reach`` grid steps of each other along
+    a grid axis (so across a thin unresolved line too, but not across a single corner point)."""
+    pairs = set()
+    for shift in range(1, reach + 1):
+        for a, b in ((labels[:, :-shift], labels[:, shift:]), (labels[:-shift], labels[shift:])):
+            sel = (a >= 0) & (b >= 0) & (a != b)
+            pairs.update(zip(a[sel].tolist(), b[sel].tolist(), strict=True))
+    return pairs | {(j, i) for i, j in pairs}
+
+
+def _global_tints(labels: np.ndarray, is_global: np.ndarray) -> dict[int, str]:
+    """Colour of each global basin: a greedy colouring with the global blues in index order, each basin
+    taking the first blue no neighbouring global basin already has (the blues repeat in turn when every
+    one is taken)."""
+    near = _neighbours(labels)
+    tint: dict[int, int] = {}
+    for j in np.flatnonzero(is_global).tolist():
+        used = {tint[m] for m in tint if (j, m) in near}
+        free = [c for c in range(len(_GLOBAL_BASIN_COLORS)) if c not in used]
+        tint[j] = free[0] if free else len(tint) % len(_GLOBAL_BASIN_COLORS)
+    return {j: _GLOBAL_BASIN_COLORS[c] for j, c in tint.items()}
 
 
 def _thin(path: np.ndarray, max_points: int = 400) -> np.ndarray:

@@ -102,7 +102,7 @@ def landscape_figure(A, critical=None, *, mesh=None, show_columns: bool = True, 
     data += _critical_traces(critical)
     fig = go.Figure(data=data)
     fig.update_layout(**base_layout(title, height=height), scene=_SCENE,
-                      legend=dict(x=0.0, y=1.0, bgcolor="rgba(255,255,255,0.7)"))
+                      legend=dict(x=0.0, y=1.0, bgcolor="rgba(255,255,255,0.7)", itemsizing="constant"))
     return fig
 
 
@@ -382,6 +382,8 @@ def census_figure(cells, *, title: str | None = None, height: int = 460) -> go.F
                           row=1, col=2)
     fig.add_hline(y=0, line=dict(color="grey", width=1))
     fig.update_layout(**base_layout(title, height=height))
+    # The points are small and translucent; legend symbols of a fixed size keep the colours legible.
+    fig.update_layout(legend=dict(itemsizing="constant"))
     fig.update_xaxes(title_text="f(q)", row=1, col=1)
     fig.update_xaxes(title_text="max over i of |⟨aᵢ, q⟩|", row=1, col=2)
     fig.update_yaxes(title_text="λ_min of the tangent Hessian", row=1, col=1)

@@ -33,13 +33,89 @@ CRITICAL_SYMBOLS_3D = {
 MARKER_LIFT = 0.04
 #: A categorical sequence for lines (Okabe–Ito).
 LINE_COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
+#: Paths drawn over a Viridis contour plot (gradient-descent runs): Okabe–Ito reddish purple reads on both
+#: ends of Viridis and, unlike white, on the white legend too.
+PATH_COLOR = "#CC79A7"
+#: Circles and guides drawn over a Viridis contour plot (e.g. an escape radius): Okabe–Ito sky blue, for the
+#: same reason.
+GUIDE_COLOR = "#56B4E9"
+
+#: Longest line of a figure title, in characters. Plotly never wraps a title: one longer than the figure
+#: is cut off at both ends. A 17 px title line of 80 characters is about 580 px wide, within the book's
+#: text width (688 px in a 1280 px window); longer titles are broken into lines (:func:`wrap_title`).
+TITLE_CHARS = 80
+#: Height of one title line in px (17 px font): the top margin grows by this much per extra line.
+TITLE_LINE = 22
+#: Room a dropdown menu takes between the title and the plot area (px), see :func:`menu_above_plot`.
+MENU_ROOM = 40
+#: Room a row of subplot titles takes below the figure title (px).
+SUBPLOT_TITLE_ROOM = 16
 
 
-def base_layout(title: str | None = None, *, height: int = 480, width: int | None = None) -> dict:
-    """Layout defaults shared by every figure (white template, compact margins)."""
-    layout = dict(template="plotly_white", height=height, margin=dict(l=40, r=20, t=60 if title else 20, b=40))
-    if title:
-        layout["title"] = dict(text=title, x=0.5)
+def wrap_title(text: str, width: int = TITLE_CHARS) -> str:
+    """``text`` broken at spaces into lines of about equal length, none longer than ``width`` characters
+    (unless a single word is), joined by ``<br>`` (plotly's line break).
+
+    Titles that already hold a ``<br>``, or TeX (``$``, which MathJax typesets as one unit), are returned
+    unchanged.
+    """
+    if len(text) <= width or "<br>" in text or "$" in text:
+        return text
+    words = text.split(" ")
+    n_lines = -(-len(text) // width)
+    # Aim at equal lines: greedy filling to the average length, never past ``width``.
+    target = min(width, -(-len(text) // n_lines) + 8)
+    lines, line = [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > target:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    lines.append(line)
+    return "<br>".join(lines)
+
+
+def base_layout(title: str | None = None, *, height: int = 480, width: int | None = None, top: int = 0) -> dict:
+    """Layout defaults shared by every figure (white template, compact margins).
+
+    Parameters
+    ----------
+    title : str, optional
+        Centred; wrapped by :func:`wrap_title` when longer than :data:`TITLE_CHARS` (the top margin grows by
+        :data:`TITLE_LINE` per extra line).
+    height : int, default 480
+    width : int, optional
+        Leave it unset in the book: the figure then takes the page's text width (a fixed width wider than
+        the page is cut off at the right).
+    top : int, default 0
+        Extra room (px) between the title and the plot area, e.g. :data:`MENU_ROOM` for a dropdown or
+        :data:`SUBPLOT_TITLE_ROOM` for subplot titles.
+
+    Notes
+    -----
+    The template's paper and plot backgrounds are white (not transparent), so a figure stays readable on
+    the dark page of the book's dark mode (pydata-sphinx-theme), whose text colour would not show on it.
+    """
+    text = wrap_title(title) if title else None
+    lines = text.count("<br>") + 1 if text else 0
+    layout = dict(template="plotly_white", height=height,
+                  margin=dict(l=40, r=20, t=(60 + TITLE_LINE * (lines - 1) if text else 20) + top, b=40))
+    if text:
+        layout["title"] = dict(text=text, x=0.5)
     if width:
         layout["width"] = width
     return layout
+
+
+def menu_above_plot(buttons: list, **options) -> dict:
+    """A plotly dropdown (``updatemenus`` entry) at the top left, between the title and the plot area.
+
+    Give the figure ``base_layout(..., top=MENU_ROOM)`` so that the menu has room there: placed over the
+    title (plotly's usual ``y > 1``) it hides part of any title longer than half the figure's width.
+    ``options`` override the entry's defaults (e.g. ``active``).
+    """
+    menu = dict(buttons=buttons, type="dropdown", direction="down", showactive=True, x=0.0, xanchor="left",
+                y=1.0, yanchor="bottom", pad=dict(b=8, t=0, l=0, r=0))
+    menu.update(options)
+    return menu

@@ -189,7 +189,7 @@ def test_nc_curves_panels_traces_and_legend(runs):
     fig = viz.nc_curves_figure(runs, names=CHAPTER_CURVE_NAMES, optimal_loss=opt, cols=4, title="UFM")
     assert isinstance(fig, go.Figure)
     n_panels, rows = len(CHAPTER_CURVE_NAMES), 2
-    assert [a.text for a in fig.layout.annotations] == [viz.METRIC_TITLES[n] for n in CHAPTER_CURVE_NAMES]
+    assert [a.text for a in fig.layout.annotations] == [viz.PANEL_TITLES[n] for n in CHAPTER_CURVE_NAMES]
     assert len(fig.data) == len(runs) * n_panels
     assert all(isinstance(t, go.Scatter) and t.mode == "lines" for t in fig.data)
     # one line per run in every panel, in the order of the runs; the legend shows each run once
@@ -229,7 +229,7 @@ def test_nc_curves_values_are_the_run_histories(runs):
 def test_nc_curves_loss_gap_needs_the_optimal_loss(runs):
     fig = viz.nc_curves_figure(runs)                        # default names start with "loss_gap"
     titles = [a.text for a in fig.layout.annotations]
-    assert viz.METRIC_TITLES["loss_gap"] not in titles
+    assert viz.PANEL_TITLES["loss_gap"] not in titles
     assert len(titles) == 5 and len(fig.data) == 2 * 5
     assert fig.layout.height == 300 * 2 + 80                # 5 panels in 3 columns: 2 rows
 
@@ -238,7 +238,7 @@ def test_nc_curves_loss_panel_layout_options_and_gaps(runs):
     gd = runs["GD"]
     # "loss" draws the loss itself; more columns than panels gives one row; the height can be set
     fig = viz.nc_curves_figure({"GD": gd}, names=("loss", "nc4"), cols=5, height=250)
-    assert [a.text for a in fig.layout.annotations] == ["loss", viz.METRIC_TITLES["nc4"]]
+    assert [a.text for a in fig.layout.annotations] == ["loss", viz.PANEL_TITLES["nc4"]]
     np.testing.assert_allclose(_values(fig.data[0].y), gd.loss, rtol=1e-3)
     assert fig.layout.xaxis.title.text == fig.layout.xaxis2.title.text == "iteration + 1"
     assert fig.layout.height == 250
@@ -395,7 +395,7 @@ def test_threshold_traces_values_and_threshold_line(threshold_sweep):
     lines = [(s.x0, s.x1, s.xref) for s in fig.layout.shapes]
     assert lines == [(1.0, 1.0, "x"), (1.0, 1.0, "x2")]
     assert [a.text for a in fig.layout.annotations] == ["‖w_k‖² (mean over k)", "loss"]
-    assert fig.layout.xaxis.title.text == fig.layout.xaxis2.title.text == "K √(n λ_W λ_H)"
+    assert fig.layout.xaxis.title.text == fig.layout.xaxis2.title.text == "Kβ = K √(n_c λ_W λ_H)"
     assert fig.layout.title.text == "threshold" and fig.layout.height == 400
     # above the threshold the trained classifier collapses to zero, as the closed form says
     assert np.all(_values(fig.data[1].y)[sw[:, 0] > 1] < 1e-8)
