@@ -1,8 +1,8 @@
 r"""Neural-collapse metrics NC1–NC4, with the equinorm and equiangularity measures (chapter 4; the training loop
 of chapters 5–7).
 
-Notation (balanced data): ``K`` classes, ``n`` samples per class, ``N`` samples in all, features
-:math:`h_i \in \mathbb{R}^d` with labels :math:`y_i \in \{0, \dots, K-1\}`, classifier
+Notation (balanced data): ``K`` classes, :math:`n_{\mathrm c}` samples per class, ``N`` samples in all, features
+:math:`h_i \in \mathbb{R}^d` with labels :math:`k_i \in \{0, \dots, K-1\}`, classifier
 :math:`W \in \mathbb{R}^{K \times d}`, bias :math:`b \in \mathbb{R}^K`; class means :math:`\mu_k`, global mean
 :math:`\mu_G`, centred means :math:`\bar H`, :math:`\Sigma_W` and :math:`\Sigma_B` as in
 :mod:`landscape_lib.class_stats`, which computes them (one-shot or streamed over batches).
@@ -11,11 +11,11 @@ The metrics follow Papyan, Han & Donoho (2020) and the code of Zhu et al. (2021)
 
 * NC1 :math:`= \frac1K \operatorname{tr}(\Sigma_W \Sigma_B^\dagger)`, the pseudo-inverse taken with its
   rank fixed at ``K - 1`` (:func:`nc1`);
-* NC2 :math:`= \| G/\|G\|_F - (I - \tfrac1K \mathbf 1 \mathbf 1^\top)/\sqrt{K-1} \|_F`
-  (:func:`landscape_lib.etf.etf_distance`) with :math:`G = W W^\top` (:func:`nc2_classifier`) or
-  :math:`G = \bar H^\top \bar H` (:func:`nc2_means`);
+* NC2 :math:`= \| \Gamma/\|\Gamma\|_F - J/\sqrt{K-1} \|_F`, :math:`J = I_K - \tfrac1K \mathbf 1 \mathbf 1^\top`
+  (:func:`landscape_lib.etf.etf_distance`) with :math:`\Gamma = W W^\top` (:func:`nc2_classifier`) or
+  :math:`\Gamma = \bar H^\top \bar H` (:func:`nc2_means`);
 * NC3, the UFM paper's form
-  :math:`\| W\bar H/\|W\bar H\|_F - (I - \tfrac1K \mathbf 1\mathbf 1^\top)/\sqrt{K-1}\|_F`
+  :math:`\| W\bar H/\|W\bar H\|_F - J/\sqrt{K-1}\|_F`
   (:func:`nc3_ufm`), and Papyan et al.'s :math:`\| W^\top/\|W\|_F - \bar H/\|\bar H\|_F \|_F^2`
   (:func:`nc3_papyan`);
 * NC4, the fraction of samples whose prediction :math:`\arg\max_k (W h + b)_k` differs from the nearest
@@ -114,10 +114,10 @@ def nc1(stats: ClassStatistics, *, allow_unbalanced: bool = False) -> float:
     r"""Within-class variability collapse :math:`\frac1K \operatorname{tr}(\Sigma_W \Sigma_B^\dagger)`.
 
     :math:`\Sigma_B^\dagger` is the pseudo-inverse with its rank fixed at ``K - 1`` (as in the code of
-    Zhu et al., 2021). With :math:`\bar H = U S V^\top` and :math:`u_j, s_j` the leading ``K - 1``
-    singular pairs, :math:`\Sigma_B^\dagger = \sum_j (K/s_j^2) u_j u_j^\top`, so
+    Zhu et al., 2021). With :math:`\bar H = U \Sigma V^\top` and :math:`u_j, \sigma_j` the leading ``K - 1``
+    singular pairs, :math:`\Sigma_B^\dagger = \sum_j (K/\sigma_j^2) u_j u_j^\top`, so
 
-    .. math:: \mathrm{NC1} = \sum_{j=1}^{K-1} \frac{u_j^\top \Sigma_W u_j}{s_j^2}:
+    .. math:: \mathrm{NC1} = \sum_{j=1}^{K-1} \frac{u_j^\top \Sigma_W u_j}{\sigma_j^2}:
 
     only the within-class variance along the span of the class means matters.
 
@@ -193,14 +193,14 @@ def nc3_ufm(W, stats: ClassStatistics, *, allow_unbalanced: bool = False) -> flo
     .. math::
 
         \Big\| \frac{W \bar H}{\|W \bar H\|_F}
-        - \frac{I - \frac1K \mathbf 1\mathbf 1^\top}{\sqrt{K-1}} \Big\|_F
+        - \frac{J}{\sqrt{K-1}} \Big\|_F, \qquad J = I_K - \frac1K \mathbf 1\mathbf 1^\top.
 
     Zero when :math:`W \propto \bar H^\top` *and* the means form a simplex ETF; with
     :math:`W \propto \bar H^\top` alone it is positive unless the means are an ETF. It sees :math:`W` only
     through the inner products :math:`W\bar H` of its rows with the centred means, so it is also zero for
     some classifiers that are *not* proportional to :math:`\bar H^\top`: any :math:`W` with
-    :math:`W\bar H \propto I - \frac1K\mathbf 1\mathbf 1^\top` (e.g. the dual frame
-    :math:`(I - \frac1K\mathbf 1\mathbf 1^\top)\bar H^\dagger` of non-ETF means, or :math:`\bar H^\top` plus
+    :math:`W\bar H \propto J` (e.g. the dual frame
+    :math:`J\bar H^\dagger` of non-ETF means, or :math:`\bar H^\top` plus
     rows orthogonal to every mean). :func:`nc3_papyan` is zero exactly when :math:`W^\top \propto \bar H`.
     Chapter 4, section 1 shows both cases.
 
@@ -229,7 +229,7 @@ def nc3_papyan(W, stats: ClassStatistics, *, allow_unbalanced: bool = False) -> 
 
     .. math:: \Big\| \frac{W^\top}{\|W\|_F} - \frac{\bar H}{\|\bar H\|_F} \Big\|_F^2
 
-    Zero exactly when :math:`W^\top = \alpha \bar H` for some :math:`\alpha > 0`, whatever the shape of the
+    Zero exactly when :math:`W^\top` is a positive multiple of :math:`\bar H`, whatever the shape of the
     means (it does not ask for an ETF; NC2 does).
 
     Parameters
@@ -339,7 +339,8 @@ def _nearest_mean_offsets(mu):
     r"""``(nu, offsets)`` of the nearest-mean scores ``h @ nu.T - offsets`` (numpy arrays or torch tensors).
 
     ``nu = mu - c`` with ``c`` the mean of the class means, ``offsets_k = c . nu_k + |nu_k|^2 / 2``: the
-    score of class ``k`` is :math:`-(\|h - \mu_k\|^2 - \|h - c\|^2)/2`, the same ranking as the distances
+    score of class ``k`` is :math:`-(\|h - \mu_k\|^2 - \|h - \bar\mu\|^2)/2` (:math:`\bar\mu` is ``c``), the same
+    ranking as the distances
     without an :math:`\|h\|^2`-sized cancellation. The one formula of NC4's nearest class mean.
     """
     c = mu.mean(0)
@@ -366,8 +367,8 @@ def nearest_mean_disagreements(features, logits, class_means) -> int:
 
     Notes
     -----
-    Distances are compared through :math:`\|\nu_k\|^2 - 2 (h - c)^\top \nu_k` with
-    :math:`\nu_k = \mu_k - c`, :math:`c` the mean of the class means (equal ranking, no
+    Distances are compared through :math:`\|\mu_k - \bar\mu\|^2 - 2 (h - \bar\mu)^\top (\mu_k - \bar\mu)`,
+    :math:`\bar\mu` the mean of the class means (equal ranking, no
     :math:`\|h\|^2`-sized cancellation). Cost :math:`O(B d K)`. Torch tensors are compared on their own
     device in float64 (the training loop's evaluation on a GPU: no copy of the features to the host, one
     synchronisation for the count); on a device without float64 (Apple MPS) on the host.
@@ -550,8 +551,9 @@ def collapse_metrics(features, labels, W, b, num_classes: int, *,
     Every metric sees the features only through their components in the span of the centred class means
     and the rows of ``W``, at most ``2K - 1`` dimensions: NC1 needs :math:`\Sigma_W` only along the means
     (:func:`nc1`); NC4 compares the logits :math:`W h + b` with the distances
-    :math:`\|h - \mu_k\|^2 = \|h - c\|^2 - 2 (h - c)^\top(\mu_k - c) + \|\mu_k - c\|^2`, :math:`c` the mean of
-    the class means, whose first term is the same for every ``k``; NC2, NC3 and the norms and angles depend
+    :math:`\|h - \mu_k\|^2 = \|h - \bar\mu\|^2 - 2 (h - \bar\mu)^\top(\mu_k - \bar\mu) + \|\mu_k - \bar\mu\|^2`,
+    :math:`\bar\mu` the mean of the class means, whose first term is the same for every ``k``; NC2, NC3 and the
+    norms and angles depend
     on ``W`` and the means alone, up to a rotation. So when ``d > 2K - 1`` the features are read twice and
     multiplied once: one pass for the class means (additions only), then **one** product
     :math:`Q^\top H^\top` with an orthonormal basis :math:`Q` of that span, by blocks of rows. NC1's

@@ -3,19 +3,23 @@ r"""Classification losses on logits: value, gradient and Hessian-vector product 
 A loss :math:`\ell(z, k)` takes the logits :math:`z \in \mathbb{R}^K` of one sample and its label ``k``.
 Every function here works on rows: logits ``Z`` of shape ``(..., N, K)`` and labels of shape ``(N,)``, and
 returns per-row values, per-row gradients :math:`\nabla_z \ell` and per-row Hessian-vector products
-:math:`\nabla_z^2 \ell\,[\dot z]` (no averaging over rows: the caller divides by ``N``). With
-:math:`p = \mathrm{softmax}(z)`, :math:`y = e_k` and :math:`J = \operatorname{diag}(p) - pp^\top`:
+:math:`\nabla_z^2 \ell\,[\dot z]` (no averaging over rows: the caller divides by ``N``). With the softmax
+probabilities :math:`\hat y = \mathrm{softmax}(z)` (the code's ``P`` holds them row by row), whose Jacobian is
+:math:`\operatorname{diag}(\hat y) - \hat y\hat y^\top` (the code's ``J``):
 
-- ``"ce"``, cross-entropy: :math:`\ell = \log\sum_j e^{z_j} - z_k`, :math:`\nabla\ell = p - y`,
-  :math:`\nabla^2\ell = J`;
+- ``"ce"``, cross-entropy: :math:`\ell = \log\sum_j e^{z_j} - z_k`, :math:`\nabla\ell = \hat y - e_k`,
+  :math:`\nabla^2\ell = \operatorname{diag}(\hat y) - \hat y\hat y^\top`;
 - ``"label_smoothing"`` with :math:`\alpha \in [0, 1)`: cross-entropy against the smoothed target
-  :math:`y_\alpha = (1-\alpha)e_k + \frac\alpha K\mathbf 1`, :math:`\ell = \log\sum_j e^{z_j} - y_\alpha^\top z`,
-  :math:`\nabla\ell = p - y_\alpha`, :math:`\nabla^2\ell = J` (Szegedy et al., 2016);
-- ``"focal"`` with :math:`\gamma \ge 0`: :math:`\ell = -(1-p_k)^\gamma\log p_k` (Lin et al., 2017). With
-  :math:`q = p_k`, :math:`g(q) = -(1-q)^\gamma\log q` and :math:`\nabla q = q(y - p)`,
-  :math:`\nabla\ell = g'(q)\nabla q` and :math:`\nabla^2\ell = g''(q)\nabla q\nabla q^\top +
-  g'(q)\,q\,[(y-p)(y-p)^\top - J]`; :math:`\gamma = 0` is cross-entropy;
-- ``"mse"``, squared error to the one-hot label: :math:`\ell = \frac12\|z - y\|^2`, :math:`\nabla\ell = z - y`,
+  :math:`\tilde e_k = (1-\alpha)e_k + \frac\alpha K\mathbf 1`, :math:`\ell = \log\sum_j e^{z_j} - \tilde e_k^\top z`,
+  :math:`\nabla\ell = \hat y - \tilde e_k`, :math:`\nabla^2\ell = \operatorname{diag}(\hat y) - \hat y\hat y^\top`
+  (Szegedy et al., 2016);
+- ``"focal"`` with :math:`\gamma \ge 0`: :math:`\ell = \mathrm{fl}(\hat y_k)` with
+  :math:`\mathrm{fl}(x) = -(1-x)^\gamma\log x` (Lin et al., 2017). With :math:`\nabla\hat y_k = \hat y_k(e_k - \hat y)`,
+  :math:`\nabla\ell = \mathrm{fl}'(\hat y_k)\nabla\hat y_k` and
+  :math:`\nabla^2\ell = \mathrm{fl}''(\hat y_k)\nabla\hat y_k\nabla\hat y_k^\top +
+  \mathrm{fl}'(\hat y_k)\,\hat y_k\,[(e_k-\hat y)(e_k-\hat y)^\top - \operatorname{diag}(\hat y) + \hat y\hat y^\top]`;
+  :math:`\gamma = 0` is cross-entropy;
+- ``"mse"``, squared error to the one-hot label: :math:`\ell = \frac12\|z - e_k\|^2`, :math:`\nabla\ell = z - e_k`,
   :math:`\nabla^2\ell = I`.
 
 A loss is named by a :class:`Loss` (made by :func:`get`); the UFM functions of :mod:`landscape_lib.ufm` take
@@ -98,7 +102,8 @@ def as_loss(loss) -> Loss:
 # ----------------------------------------------------------------------------------------------------
 
 def softmax_cross_entropy(Z, labels):
-    """Softmax probabilities ``P`` of the rows of ``Z`` (..., N, K) and the cross-entropy of each row (..., N).
+    r"""Softmax probabilities ``P`` (rows :math:`\hat y`) of the rows of ``Z`` (..., N, K) and the cross-entropy
+    of each row (..., N).
 
     No validation (the UFM's solver calls it at every step).
     """

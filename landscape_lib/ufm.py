@@ -1,28 +1,29 @@
 r"""The unconstrained feature model (UFM) with cross-entropy and weight decay (chapter 4).
 
-Balanced data: ``K`` classes, ``n`` samples per class, ``N = nK``. The features are free variables
+Balanced data: ``K`` classes, :math:`n_{\mathrm c}` samples per class (the argument ``n``),
+:math:`N = n_{\mathrm c}K`. The features are free variables
 :math:`h_{k,i} \in \mathbb{R}^d`, stored as ``H`` of shape ``(K, n, d)`` (class ``k``, sample ``i``); the
 classifier is ``W`` of shape ``(K, d)`` and the bias ``b`` of shape ``(K,)``. The problem is
 
 .. math::
 
-    \min_{W, H, b}\; f(W, H, b) = \frac1N \sum_{k=1}^K \sum_{i=1}^n \mathrm{CE}(W h_{k,i} + b, k)
+    \min_{W, H, b}\; f(W, H, b) = \frac1N \sum_{k=1}^K \sum_{i=1}^{n_{\mathrm c}} \mathrm{CE}(W h_{k,i} + b, k)
     + \frac{\lambda_W}{2}\|W\|_F^2 + \frac{\lambda_H}{2}\|H\|_F^2 + \frac{\lambda_b}{2}\|b\|^2,
 
 with :math:`\mathrm{CE}(z, k) = \log\sum_j e^{z_j} - z_k`. Its global minimizers are neural collapse
-(Zhu et al., 2021): with :math:`\beta = \sqrt{n\lambda_W\lambda_H}`, if :math:`K\beta < 1` then
-:math:`h^*_{k,i} = c\, w^*_k` with :math:`c = \sqrt{\lambda_W/(n\lambda_H)}`, the rows :math:`w^*_k` form a
+(Zhu et al., 2021): with :math:`\beta = \sqrt{n_{\mathrm c}\lambda_W\lambda_H}`, if :math:`K\beta < 1` then
+:math:`h^*_{k,i} = c\, w^*_k` with :math:`c = \sqrt{\lambda_W/(n_{\mathrm c}\lambda_H)}`, the rows :math:`w^*_k` form a
 simplex ETF of squared norm
 
-.. math:: \rho^* = \frac{K-1}{K}\sqrt{\frac{n\lambda_H}{\lambda_W}}\;\log\Big(\frac1\beta - (K-1)\Big),
+.. math:: \rho^* = \frac{K-1}{K}\sqrt{\frac{n_{\mathrm c}\lambda_H}{\lambda_W}}\;\log\Big(\frac1\beta - (K-1)\Big),
 
 and :math:`b^* = 0` (for :math:`\lambda_b > 0`); if :math:`K\beta \ge 1` the global minimizer is
 :math:`W = 0, H = 0, b = 0` with loss :math:`\log K`. For :math:`d > K` every other critical point has a
 direction of negative curvature (Zhu et al., 2021); at the origin the smallest Hessian eigenvalue of the
 :math:`(W, H)` block is
 
-.. math:: \lambda_{\min} = \frac{\lambda_W + \lambda_H}{2} - \sqrt{\Big(\frac{\lambda_W - \lambda_H}{2}\Big)^2
-    + \frac{1}{K^2 n}},
+.. math:: \lambda_{WH} = \frac{\lambda_W + \lambda_H}{2} - \sqrt{\Big(\frac{\lambda_W - \lambda_H}{2}\Big)^2
+    + \frac{1}{K^2 n_{\mathrm c}}},
 
 negative exactly when :math:`K\beta < 1` (the ``b`` block adds eigenvalues :math:`\ge \lambda_b`).
 
@@ -87,9 +88,10 @@ def labels_of(K: int, n: int) -> np.ndarray:
 # Loss, gradient, Hessian-vector product (batched over leading axes)
 # ----------------------------------------------------------------------------------------------------
 # The pieces below work on the features flattened to rows, Hf of shape (..., N, d) with N = K n and the
-# labels of labels_of(K, n): the logits Z = Hf W^T + b, their softmax P and cross-entropy, the residual
-# G = (P - Y)/N, the adjoint of the logits map (how a change of Z pulls back to W, H, b) and the weight
-# decay. The loss, its gradient, its Hessian-vector product and the solver of fit() are built from them.
+# labels of labels_of(K, n): the logits Z = Hf W^T + b, their softmax probabilities Yhat and cross-entropy,
+# the residual G = (Yhat - T)/N (T the one-hot labels), the adjoint of the logits map (how a change of Z
+# pulls back to W, H, b) and the weight decay. The loss, its gradient, its Hessian-vector product and the
+# solver of fit() are built from them.
 
 def _logits(W, Hf, b):
     """Z = Hf W^T + b, shape (..., N, K)."""
@@ -114,7 +116,7 @@ def _value_and_gradient(W, Hf, b, labels, lw, lh, lb, loss=_CE):
     """Objective and gradient (gW, gHf, gb) on flattened features; no validation (fit() calls it per step).
 
     ``G = grad_Z / N`` is the gradient of the mean loss with respect to the logits (for cross-entropy
-    ``(P - Y)/N``).
+    ``(Yhat - T)/N``, with the softmax probabilities and the one-hot labels).
     """
     ce, gZ = losses.value_and_gradient(_logits(W, Hf, b), labels, loss)
     gW, gH, gb = _logits_adjoint(gZ / labels.shape[0], W, Hf)
@@ -170,8 +172,8 @@ def loss_and_gradient(W, H, b, *, lambda_W: float, lambda_H: float, lambda_b: fl
 
     Used in chapter 4, sections 3 and 5 (gradient at the closed form and at the origin), and by :func:`fit`.
 
-    With :math:`P` the softmax probabilities and :math:`Y` the one-hot labels, :math:`G = (P - Y)/N` of
-    shape ``(K, n, K)``:
+    With :math:`\hat Y` the softmax probabilities and :math:`T` the one-hot labels, :math:`G = (\hat Y - T)/N`
+    of shape ``(K, n, K)``:
 
     .. math::
 
@@ -205,14 +207,16 @@ def hessian_vector_product(W, H, b, dW, dH, db, *, lambda_W: float, lambda_H: fl
     Used in chapter 4, section 5 (curvature along chosen directions, Lanczos).
 
     Differentiating the gradient (:func:`loss_and_gradient`) along the direction, with
-    :math:`\dot Z = H\,dW^\top + dH\,W^\top + db` the change of the logits and
-    :math:`\dot G = (P \odot \dot Z - P\,(P^\top \dot Z))/N` the change of :math:`G`:
+    :math:`\dot Z = H\,\Delta W^\top + \Delta H\,W^\top + \Delta b` the change of the logits (the direction
+    :math:`\Delta = (\Delta W, \Delta H, \Delta b)` is ``(dW, dH, db)``) and
+    :math:`\dot G = (\hat Y \odot \dot Z - \hat Y\,(\hat Y^\top \dot Z))/N` the change of :math:`G`:
 
     .. math::
 
-        (\nabla^2 f)[d]_W = \sum \dot G_{k,i} h_{k,i}^\top + G_{k,i}\, dh_{k,i}^\top + \lambda_W dW, \quad
-        (\nabla^2 f)[d]_{h_{k,i}} = W^\top \dot G_{k,i} + dW^\top G_{k,i} + \lambda_H dh_{k,i}, \quad
-        (\nabla^2 f)[d]_b = \sum \dot G_{k,i} + \lambda_b db.
+        (\nabla^2 f)[\Delta]_W = \sum \dot G_{k,i} h_{k,i}^\top + G_{k,i}\, \Delta h_{k,i}^\top
+        + \lambda_W \Delta W, \quad
+        (\nabla^2 f)[\Delta]_{h_{k,i}} = W^\top \dot G_{k,i} + \Delta W^\top G_{k,i} + \lambda_H \Delta h_{k,i}, \quad
+        (\nabla^2 f)[\Delta]_b = \sum \dot G_{k,i} + \lambda_b \Delta b.
 
     The first terms are the adjoint of the logits map applied to :math:`\dot G` (as in the gradient), the
     second ones the same adjoint taken at the direction and applied to :math:`G`. For another loss
@@ -302,7 +306,8 @@ def _check_sizes(K, n, d=None):
 
 
 def threshold(K: int, n: int, lambda_W: float, lambda_H: float) -> float:
-    r"""The quantity :math:`K\sqrt{n\lambda_W\lambda_H}`; collapse is the global minimizer iff it is < 1.
+    r"""The quantity :math:`K\sqrt{n_{\mathrm c}\lambda_W\lambda_H}`; collapse is the global minimizer iff it
+    is < 1 (the argument ``n`` is :math:`n_{\mathrm c}`).
 
     Used in chapter 4, section 4.
 
@@ -325,9 +330,9 @@ def optimal_rho(K: int, n: int, lambda_W: float, lambda_H: float) -> float:
 
     Used in chapter 4, section 4.
 
-    .. math:: \rho^* = \frac{K-1}{K}\sqrt{\frac{n\lambda_H}{\lambda_W}}\,
-        \log\Big(\frac{1}{\sqrt{n\lambda_W\lambda_H}} - (K-1)\Big)
-        \quad\text{if } K\sqrt{n\lambda_W\lambda_H} < 1.
+    .. math:: \rho^* = \frac{K-1}{K}\sqrt{\frac{n_{\mathrm c}\lambda_H}{\lambda_W}}\,
+        \log\Big(\frac{1}{\sqrt{n_{\mathrm c}\lambda_W\lambda_H}} - (K-1)\Big)
+        \quad\text{if } K\sqrt{n_{\mathrm c}\lambda_W\lambda_H} < 1.
 
     Returns
     -------
@@ -341,16 +346,19 @@ def optimal_rho(K: int, n: int, lambda_W: float, lambda_H: float) -> float:
 
 
 def etf_family_loss(s, K: int, n: int, lambda_W: float, lambda_H: float):
-    r"""UFM loss along the collapsed family :math:`W = \sqrt\rho\,M`, :math:`h_{k,i} = c\,w_k`, ``b = 0``.
+    r"""UFM loss along the collapsed family: rows of ``W`` a simplex ETF of squared norm :math:`\rho`,
+    :math:`h_{k,i} = c\,w_k`, ``b = 0``.
+
+    With ``s`` :math:`= c\rho = \frac{K-1}K a` (:math:`a` the margin) this is chapter 4's :math:`\bar f(a)`,
 
     .. math::
 
-        \phi(s) = \log\big(1 + (K-1)e^{-Ks/(K-1)}\big) + K\sqrt{n\lambda_W\lambda_H}\; s, \qquad s = c\rho.
+        \log\big(1 + (K-1)e^{-Kc\rho/(K-1)}\big) + K\sqrt{n_{\mathrm c}\lambda_W\lambda_H}\; c\rho.
 
     Parameters
     ----------
     s : float or array_like
-        :math:`s = c\rho \ge 0`.
+        :math:`c\rho \ge 0`.
 
     Returns
     -------
@@ -367,7 +375,7 @@ def optimal_loss(K: int, n: int, lambda_W: float, lambda_H: float) -> float:
 
     Used in chapter 4, sections 4 and 8.
 
-    Below the threshold, with :math:`\beta = \sqrt{n\lambda_W\lambda_H}`,
+    Below the threshold, with :math:`\beta = \sqrt{n_{\mathrm c}\lambda_W\lambda_H}`,
     :math:`f^* = -\log(1 - (K-1)\beta) + (K-1)\beta\log(1/\beta - (K-1))`; otherwise :math:`\log K`.
     """
     t = threshold(K, n, lambda_W, lambda_H)
@@ -391,9 +399,9 @@ class UFMSolution:
     rho : float
         :math:`\|w^*_k\|^2` (0 for the zero solution).
     feature_ratio : float
-        :math:`c = \|h^*_{k,i}\| / \|w^*_k\| = \sqrt{\lambda_W/(n\lambda_H)}`.
+        :math:`c = \|h^*_{k,i}\| / \|w^*_k\| = \sqrt{\lambda_W/(n_{\mathrm c}\lambda_H)}`.
     threshold : float
-        :math:`K\sqrt{n\lambda_W\lambda_H}`.
+        :math:`K\sqrt{n_{\mathrm c}\lambda_W\lambda_H}`.
     collapsed : bool
         ``threshold < 1`` (otherwise the minimizer is the zero solution).
     """
@@ -414,19 +422,22 @@ def optimal_margin(K: int, n: int, lambda_W: float, lambda_H: float, lambda_b: f
 
     Used in chapter 4b, section 1. As in chapter 4 (Jensen, then the nuclear norm), a global minimizer of a
     UFM whose loss is convex in the logits and symmetric under relabelling has logits
-    :math:`Z = a(I - \frac1K\mathbf 1\mathbf 1^\top) + \frac uK\mathbf 1\mathbf 1^\top`, bias
-    :math:`b = b_0\mathbf 1`, with :math:`\beta = \sqrt{n\lambda_W\lambda_H}` and the scalar problems
+    :math:`Z = aJ + \bar z\,\mathbf 1\mathbf 1^\top` (:math:`J = I_K - \frac1K\mathbf 1\mathbf 1^\top`,
+    :math:`\bar z` the mean logit), bias :math:`b = b_0\mathbf 1`, with
+    :math:`\beta = \sqrt{n_{\mathrm c}\lambda_W\lambda_H}` and the scalar problems
 
     - CE: :math:`\min_a \log(1 + (K-1)e^{-a}) + \beta(K-1)a`, so :math:`a^* = \log(1/\beta - (K-1))`
-      if :math:`K\beta < 1`, else 0 (:math:`u = b_0 = 0`);
+      if :math:`K\beta < 1`, else 0 (:math:`\bar z = b_0 = 0`);
     - label smoothing :math:`\alpha`: the CE problem with :math:`\beta` replaced by :math:`\beta + \alpha/K`,
       :math:`a^* = \log\big(K/(K\beta + \alpha) - (K-1)\big)` if :math:`K\beta + \alpha < 1`, else 0;
     - MSE, :math:`\frac1{2K}\|Z + b\mathbf 1^\top - I\|_F^2 + \beta\|Z\|_* + \frac{\lambda_b}2\|b\|^2`, which
-      splits: :math:`a^* = \max(1 - K\beta, 0)`; along :math:`\mathbf 1`, :math:`u = 0` and
+      splits: :math:`a^* = \max(1 - K\beta, 0)`; along :math:`\mathbf 1`, :math:`\bar z = 0` and
       :math:`b_0 = 1/(K(1+\lambda_b))` if :math:`\lambda_b/(1+\lambda_b) \le K\beta`, else
-      :math:`u = 1 - K\beta(1 + 1/\lambda_b)`, :math:`b_0 = \beta/\lambda_b` (``lambda_b = 0``: :math:`b_0 = 1/K`);
+      :math:`K\bar z = 1 - K\beta(1 + 1/\lambda_b)`, :math:`b_0 = \beta/\lambda_b`
+      (``lambda_b = 0``: :math:`b_0 = 1/K`);
     - focal :math:`\gamma`: the collapsed family only, :math:`\min_{a\ge0}\, \mathrm{FL}(a) + \beta(K-1)a` with
-      :math:`\mathrm{FL}(a) = -(1-q)^\gamma\log q`, :math:`q = 1/(1 + (K-1)e^{-a})`, solved numerically. The
+      :math:`\mathrm{FL}(a) = -(1-\hat y_k)^\gamma\log \hat y_k`, :math:`\hat y_k = 1/(1 + (K-1)e^{-a})`, solved
+      numerically. The
       focal loss is not convex in the logits, so this is the best *collapsed* point; that it is the
       global minimizer is Zhou et al. (NeurIPS 2022)'s result, not derived here.
 
@@ -442,7 +453,7 @@ def optimal_margin(K: int, n: int, lambda_W: float, lambda_H: float, lambda_b: f
     a : float
         Margin :math:`a^* \ge 0` (true logit minus each other one).
     u : float
-        :math:`K` times the mean logit (nonzero only for MSE with a strong bias penalty).
+        :math:`K\bar z`, :math:`K` times the mean logit (nonzero only for MSE with a strong bias penalty).
     b0 : float
         Every entry of the optimal bias.
     """
@@ -493,7 +504,7 @@ def global_minimizer(K: int, n: int, d: int, *, lambda_W: float, lambda_H: float
         Classes, samples per class, feature dimension (``d >= K - 1``).
     lambda_W, lambda_H : float
     lambda_b : float
-        For :math:`\lambda_b = 0` every :math:`b = t\mathbf 1` is optimal too; ``b = 0`` is returned.
+        For :math:`\lambda_b = 0` every :math:`b = b_0\mathbf 1` is optimal too; ``b = 0`` is returned.
     rng : None, int or Generator, optional
         Rotation of the ETF (see :func:`landscape_lib.etf.simplex_etf`); ``None`` gives the
         deterministic frame.
@@ -545,24 +556,25 @@ def origin_min_eigenvalue(K: int, n: int, lambda_W: float, lambda_H: float,
 
     Used in chapter 4, section 5.
 
-    At the origin the softmax is uniform, :math:`p = \mathbf 1/K`, and the Hessian splits into a
+    At the origin the softmax probabilities are uniform, :math:`\hat y = \mathbf 1/K`, and the Hessian splits into a
     :math:`(W, H)` block and a :math:`b` block. The :math:`(W, H)` block is
     :math:`\begin{pmatrix}\lambda_W I & C\\ C^\top & \lambda_H I\end{pmatrix}`, where the coupling
-    :math:`C` is defined by :math:`\langle dW, C\,dH\rangle = \frac1N\sum_{k,i}(p - e_k)^\top dW\,dh_{k,i}`
+    :math:`C` is defined by
+    :math:`\langle \Delta W, C\,\Delta H\rangle = \frac1N\sum_{k,i}(\hat y - e_k)^\top \Delta W\,\Delta h_{k,i}`
     (the second-order term of the cross-entropy). Its largest singular value is
-    :math:`\sigma = \sqrt n/N = 1/(K\sqrt n)` (Cauchy–Schwarz in :math:`dH`, and
-    :math:`I - \frac1K\mathbf 1\mathbf 1^\top` is a projection), attained for every :math:`dW` with
-    :math:`\mathbf 1^\top dW = 0`. Such a block has the eigenvalues
+    :math:`\sigma = \sqrt{n_{\mathrm c}}/N = 1/(K\sqrt{n_{\mathrm c}})` (Cauchy–Schwarz in :math:`\Delta H`, and
+    :math:`J = I_K - \frac1K\mathbf 1\mathbf 1^\top` is a projection), attained for every :math:`\Delta W` with
+    :math:`\mathbf 1^\top \Delta W = 0`. Such a block has the eigenvalues
     :math:`\frac{\lambda_W+\lambda_H}2 \pm \sqrt{(\frac{\lambda_W-\lambda_H}2)^2 + \sigma_j^2}` for the
     singular values :math:`\sigma_j` of :math:`C` (and :math:`\lambda_W`, :math:`\lambda_H` on its null
     spaces), so its smallest eigenvalue is
 
     .. math:: \lambda_{WH} = \frac{\lambda_W + \lambda_H}{2}
-        - \sqrt{\Big(\frac{\lambda_W - \lambda_H}{2}\Big)^2 + \frac{1}{K^2 n}},
+        - \sqrt{\Big(\frac{\lambda_W - \lambda_H}{2}\Big)^2 + \frac{1}{K^2 n_{\mathrm c}}},
 
     with multiplicity :math:`(K-1)d`, negative exactly when :math:`\lambda_W\lambda_H < \sigma^2`, that is
-    :math:`K\sqrt{n\lambda_W\lambda_H} < 1`. The :math:`b` block is
-    :math:`\frac1K(I - \frac1K\mathbf 1\mathbf 1^\top) + \lambda_b I`, smallest eigenvalue :math:`\lambda_b`
+    :math:`K\sqrt{n_{\mathrm c}\lambda_W\lambda_H} < 1`. The :math:`b` block is
+    :math:`\frac1K J + \lambda_b I`, smallest eigenvalue :math:`\lambda_b`
     (along :math:`\mathbf 1`: shifting every logit leaves CE unchanged).
 
     Parameters
@@ -586,7 +598,7 @@ def origin_min_eigenvalue(K: int, n: int, lambda_W: float, lambda_H: float,
 
 
 def rotation_orbit_dimension(K: int, d: int) -> int:
-    r"""Dimension of the orbit :math:`\{(W R^\top, R H)\colon R \in O(d)\}` of a collapsed point.
+    r"""Dimension of the orbit :math:`\{(W Q^\top, Q H)\colon Q \in O(d)\}` of a collapsed point.
 
     Used in chapter 4, section 5.
 
@@ -603,10 +615,10 @@ def rotation_orbit_dimension(K: int, d: int) -> int:
 def rotation_orbit_tangents(W, H, *, tol: float = 1e-10) -> np.ndarray:
     r"""Orthonormal basis of the tangent space of the rotation orbit through ``(W, H, b)`` (chapter 4).
 
-    The loss is invariant under :math:`W \to W R^\top`, :math:`h_{k,i} \to R h_{k,i}` for orthogonal
-    :math:`R`. With :math:`R = e^{tS}`, :math:`S` skew-symmetric, the orbit's tangent vectors are
-    :math:`(W S^\top, H S^\top, 0)` (rows of ``H`` as the features). The :math:`\binom d2` generators
-    :math:`S = e_i e_j^\top - e_j e_i^\top` span them; this returns an orthonormal basis of their span, whose
+    The loss is invariant under :math:`W \to W Q^\top`, :math:`h_{k,i} \to Q h_{k,i}` for orthogonal
+    :math:`Q`. With :math:`Q = e^{t\Omega}`, :math:`\Omega` skew-symmetric, the orbit's tangent vectors are
+    :math:`(W \Omega^\top, H \Omega^\top, 0)` (rows of ``H`` as the features). The :math:`\binom d2` generators
+    :math:`\Omega = e_i e_j^\top - e_j e_i^\top` span them; this returns an orthonormal basis of their span, whose
     size is :func:`rotation_orbit_dimension` at a collapsed point. At a global minimizer the Hessian vanishes
     on this space.
 
@@ -839,7 +851,7 @@ def fit(K: int, n: int, d: int, *, lambda_W: float, lambda_H: float, lambda_b: f
     K, n, d : int
     lambda_W, lambda_H, lambda_b : float
     method : {"gd", "adam", "lbfgs"}
-        Full-batch gradient descent, Adam (:math:`\beta = (0.9, 0.999)`, :math:`\epsilon = 10^{-8}`), or
+        Full-batch gradient descent, Adam (moment decay rates 0.9 and 0.999, ``eps`` :math:`10^{-8}`), or
         scipy's L-BFGS-B (no bounds, ``gtol``).
     steps : int, default 2000
         Iterations (for L-BFGS the iteration limit).
@@ -986,14 +998,16 @@ def fit(K: int, n: int, d: int, *, lambda_W: float, lambda_H: float, lambda_b: f
 
 def loss_slice(center, direction1, direction2, alphas, betas, *, K: int, n: int, d: int, lambda_W: float,
                lambda_H: float, lambda_b: float, loss="ce") -> np.ndarray:
-    r"""Loss on the plane :math:`\theta(\alpha, \beta) = \theta_0 + \alpha u + \beta v` (flat vectors).
+    r"""Loss on the plane :math:`\Theta(t_1, t_2) = \Theta_0 + t_1 u + t_2 v` (flat vectors).
+
+    ``alphas`` and ``betas`` hold the grid values of :math:`t_1` and :math:`t_2`.
 
     Used in chapter 4, section 5.
 
     Parameters
     ----------
     center, direction1, direction2 : array_like of shape (D,)
-        :math:`\theta_0, u, v` in the :func:`pack` order.
+        :math:`\Theta_0, u, v` in the :func:`pack` order.
     alphas : array_like of shape (A,)
     betas : array_like of shape (B,)
     K, n, d : int

@@ -18,7 +18,8 @@ the full gradient and the smallest Hessian eigenvalue by Lanczos
 on the indefinite Hessian), which converges to the critical point near its start, whatever its type.
 
 **Curvature off the span** (:func:`off_span_curvature`). Let the rows of ``W`` and ``H`` lie in a subspace
-:math:`U` with :math:`\dim U < d`. For directions whose rows lie in :math:`U^\perp` the logits do not change
+:math:`\mathcal U` with :math:`\dim \mathcal U < d`. For directions whose rows lie in :math:`\mathcal U^\perp` the
+logits do not change
 to first order, and the Hessian there is the block
 :math:`\begin{pmatrix}\lambda_W I & G^\top\\ G & \lambda_H I\end{pmatrix}` (:math:`G = \nabla_Z f` of shape
 (N, K)), decoupled from the rest, with smallest eigenvalue
@@ -26,7 +27,8 @@ to first order, and the Hessian there is the block
 .. math:: \lambda_\perp = \frac{\lambda_W + \lambda_H}2 - \sqrt{\Big(\frac{\lambda_W - \lambda_H}2\Big)^2
     + \sigma_{\max}(G)^2}.
 
-At the origin :math:`\sigma_{\max}(G) = 1/(K\sqrt n)` and this is :func:`landscape_lib.ufm.origin_min_eigenvalue`.
+At the origin :math:`\sigma_{\max}(G) = 1/(K\sqrt{n_{\mathrm c}})` (:math:`n_{\mathrm c}` samples per class, the
+argument ``n``) and this is :func:`landscape_lib.ufm.origin_min_eigenvalue`.
 """
 
 from __future__ import annotations
@@ -159,7 +161,8 @@ def newton_critical_point(W, H, b, *, lambda_W: float, lambda_H: float, lambda_b
                           steps: int = 50, gtol: float = 1e-12, project=None):
     r"""Newton's method on :math:`\nabla f = 0`, a saddle-seeking method: the critical point near the start.
 
-    Used in chapter 4, section 5. Each step solves :math:`\nabla^2 f\,\delta = -\nabla f` by MINRES (the
+    Used in chapter 4, section 5. Each step solves :math:`\nabla^2 f\,\Delta\Theta = -\nabla f` for the step
+    :math:`\Delta\Theta` by MINRES (the
     Hessian is indefinite at a saddle and singular along the rotation orbits; MINRES returns a least-squares
     step), using only Hessian-vector products, and halves the step until :math:`\|\nabla f\|` decreases. It
     does not prefer minimizers: from a start near a saddle it converges to the saddle.
@@ -286,7 +289,7 @@ def off_span_curvature(W, H, b, *, lambda_W: float, lambda_H: float, lambda_b: f
 
 def escape_profile(certificate: Certificate, steps, *, lambda_W: float, lambda_H: float, lambda_b: float,
                    loss="ce") -> np.ndarray:
-    r"""Loss change :math:`f(\theta + t v) - f(\theta)` along the escape eigenvector ``v`` for each step ``t``.
+    r"""Loss change :math:`f(\Theta + t v) - f(\Theta)` along the escape eigenvector ``v`` for each step ``t``.
 
     Used in chapter 4, section 5. To second order it is :math:`t^2\lambda_{\min}/2 < 0` at a strict saddle.
 
@@ -307,22 +310,24 @@ def gradient_lipschitz_bound(K: int, n: int, *, lambda_W: float, lambda_H: float
     r"""An upper bound on the Lipschitz constant of :math:`\nabla f` (CE or label smoothing) on a sublevel set.
 
     Used in chapter 4, section 5. The cross-entropy is nonnegative, so the sublevel set
-    :math:`\{f \le \ell\}` lies in the convex set
-    :math:`E = \{\lambda_W\|W\|_F^2 + \lambda_H\|H\|_F^2 \le 2\ell\}`. Along a direction :math:`d` the second
-    derivative is :math:`\frac1N\sum_i \dot z_i^\top J_i \dot z_i + 2\langle G, dH\,dW^\top\rangle` plus the
-    weight decay,
-    with :math:`\|J_i\| \le \frac12`, :math:`\|\dot Z\|_F^2 \le (\|H\|_2^2 + \|W\|_2^2 + N)\|d\|^2` and
-    :math:`\|G\|_2 \le \|G\|_F \le \sqrt{2/N}`. On :math:`E`,
-    :math:`\|H\|_F^2 + \|W\|_F^2 \le 2\ell/\min(\lambda_W, \lambda_H)`, so
+    :math:`\{f \le f(\Theta_0)\}` (``level`` is :math:`f(\Theta_0)`, the loss at the start) lies in the convex set
+    :math:`\mathcal E = \{\lambda_W\|W\|_F^2 + \lambda_H\|H\|_F^2 \le 2f(\Theta_0)\}`. Along a direction
+    :math:`\Delta = (\Delta W, \Delta H, \Delta b)` the second derivative is
+    :math:`\frac1N\sum_i \dot z_i^\top (\operatorname{diag}(\hat y_i) - \hat y_i\hat y_i^\top) \dot z_i
+    + 2\langle G, \Delta H\,\Delta W^\top\rangle` plus the weight decay (:math:`\hat y_i` the softmax probabilities
+    of sample :math:`i`), with :math:`\|\operatorname{diag}(\hat y_i) - \hat y_i\hat y_i^\top\| \le \frac12`,
+    :math:`\|\dot Z\|_F^2 \le (\|H\|_2^2 + \|W\|_2^2 + N)\|\Delta\|^2` and
+    :math:`\|G\|_2 \le \|G\|_F \le \sqrt{2/N}`. On :math:`\mathcal E`,
+    :math:`\|H\|_F^2 + \|W\|_F^2 \le 2f(\Theta_0)/\min(\lambda_W, \lambda_H)`, so
 
-    .. math:: L_E \le \max(\lambda_W, \lambda_H, \lambda_b) + \frac{2\ell/\min(\lambda_W,\lambda_H) + N}{2N}
-        + \sqrt{2/N}.
+    .. math:: L_{\mathcal E} \le \max(\lambda_W, \lambda_H, \lambda_b)
+        + \frac{2f(\Theta_0)/\min(\lambda_W,\lambda_H) + N}{2N} + \sqrt{2/N}.
 
     Returns
     -------
     float
-        The bound :math:`L_E`; gradient descent with step below :math:`1/L_E` decreases :math:`f` on
-        every segment inside :math:`E`.
+        The bound :math:`L_{\mathcal E}`; gradient descent with step below :math:`1/L_{\mathcal E}` decreases
+        :math:`f` on every segment inside :math:`\mathcal E`.
     """
     ufm._check_sizes(K, n)
     lw, lh, lb = ufm._check_lambdas(lambda_W, lambda_H, lambda_b)

@@ -9,26 +9,28 @@ objective with these labels,
 
 computed with the kernels of :mod:`landscape_lib.ufm` and the losses of :mod:`landscape_lib.losses`.
 For fixed :math:`(W, b)` it is strictly convex in ``H`` and unchanged by permuting the samples of a class,
-so at every critical point the features of a class are equal, :math:`h_{k,i} = m_k`. On such points, with
-:math:`\tilde m_k = \sqrt{n_k}\,m_k`,
+so at every critical point the features of a class are equal, :math:`h_{k,i} = \mu_k`. On such points, with
+:math:`\tilde\mu_k = \sqrt{n_k}\,\mu_k` the rows of :math:`\tilde H_\mu`,
 
-.. math:: f = \sum_k \frac{n_k}N\,\ell\Big(\frac{W\tilde m_k}{\sqrt{n_k}} + b, k\Big)
-    + \frac{\lambda_W}2\|W\|_F^2 + \frac{\lambda_H}2\|\tilde M\|_F^2 + \frac{\lambda_b}2\|b\|^2,
+.. math:: f = \sum_k \frac{n_k}N\,\ell\Big(\frac{W\tilde\mu_k}{\sqrt{n_k}} + b, k\Big)
+    + \frac{\lambda_W}2\|W\|_F^2 + \frac{\lambda_H}2\|\tilde H_\mu\|_F^2 + \frac{\lambda_b}2\|b\|^2,
 
 the **class-mean** problem that :func:`fit` solves (``K d`` feature variables whatever the counts).
 
 The **layer-peeled model** (Fang et al., PNAS 2021) replaces the penalties by budgets on average squared
 norms, :math:`\frac1K\|W\|_F^2 \le E_W` and :math:`\frac1K\sum_k\frac1{n_k}\sum_i\|h_{k,i}\|^2 \le E_H`, with no
 bias. By Jensen (the loss is convex in ``h`` and so is the budget) class-mean features are optimal, and the
-problem becomes :math:`\min \sum_k \frac{n_k}N\ell(W m_k, k)` with :math:`\frac1K\|W\|_F^2 \le E_W`,
-:math:`\frac1K\|M\|_F^2 \le E_H` (:func:`fit_layer_peeled`).
+problem becomes :math:`\min \sum_k \frac{n_k}N\ell(W \mu_k, k)` with :math:`\frac1K\|W\|_F^2 \le E_W`,
+:math:`\frac1K\|H_\mu\|_F^2 \le E_H` (:math:`H_\mu` the matrix with rows :math:`\mu_k^\top`; :func:`fit_layer_peeled`).
 
 **A certificate of global optimality** (both models, :func:`global_certificate`). With :math:`d \ge K` the
-factored problem :math:`\min L(Z) + \frac{\lambda_W}2\|W\|^2 + \frac{\lambda_H}2\|X\|^2`, :math:`Z = XW^\top`,
-has the same minimum as the convex :math:`\min_Z L(Z) + \sqrt{\lambda_W\lambda_H}\,\|Z\|_*`. At a critical
+factored problem :math:`\min \mathcal L(Z) + \frac{\lambda_W}2\|W\|^2 + \frac{\lambda_H}2\|H\|^2`, :math:`Z = HW^\top`
+(:math:`\mathcal L` the mean loss of the logits; :math:`H` the features, per sample or in the class form
+:math:`\tilde H_\mu`), has the same minimum as the convex
+:math:`\min_Z \mathcal L(Z) + \sqrt{\lambda_W\lambda_H}\,\|Z\|_*`. At a critical
 point, :math:`Z` solves the convex problem, hence the point is a global minimizer, if and only if
 
-.. math:: \sigma_{\max}(\nabla L(Z)) \le \sqrt{\lambda_W\lambda_H}.
+.. math:: \sigma_{\max}(\nabla \mathcal L(Z)) \le \sqrt{\lambda_W\lambda_H}.
 
 For the layer-peeled model the multipliers of the active budgets play the role of :math:`\lambda_W`,
 :math:`\lambda_H` (a KKT point with nonnegative multipliers that passes the test minimizes the penalized
@@ -37,8 +39,8 @@ problem, and so the constrained one, since its budgets are active).
 **Minority collapse** is measured by the cosine between the classifier rows of the minority classes
 (:func:`minority_cosine`). **SELI** (Thrampoulidis et al., NeurIPS 2022) describes the geometry of the
 vanishing-regularization limit through the SVD of the simplex-encoded label matrix
-:math:`\hat Z = (I_K - \frac1K\mathbf 1\mathbf 1^\top)Y`, ``Y`` the one-hot labels (K, N);
-:func:`seli_classifier_gram` computes our reading of it, :math:`WW^\top \propto V\Lambda V^\top =
+:math:`\hat Z = JT^\top`, :math:`J = I_K - \frac1K\mathbf 1\mathbf 1^\top` and :math:`T` the one-hot labels (N, K);
+:func:`seli_classifier_gram` computes our reading of it, :math:`WW^\top \propto V\Sigma V^\top =
 (\hat Z\hat Z^\top)^{1/2}`.
 """
 
@@ -192,7 +194,8 @@ def hessian_vector_product(W, H, b, dW, dH, db, counts, *, lambda_W: float, lamb
 # ----------------------------------------------------------------------------------------------------
 
 def _weighted(W, X, b, weights, scale, loss):
-    r"""Value and gradients of :math:`\sum_k w_k\,\ell(W x_k/s_k + b, k)` in (W, X, b); rows of X are classes."""
+    r"""Value and gradients of ``sum_k weights[k] * loss(W X[k] / scale[k] + b, k)`` in (W, X, b); rows of X
+    are classes."""
     K = W.shape[0]
     labels = np.arange(K)
     Xs = X / scale[:, None]
@@ -212,7 +215,7 @@ class ImbalancedFit:
     counts : ndarray of int of shape (K,)
     W : ndarray of shape (K, d)
     M : ndarray of shape (K, d)
-        The class-mean features :math:`m_k` (every :math:`h_{k,i} = m_k`).
+        The class-mean features :math:`\mu_k` (every :math:`h_{k,i} = \mu_k`).
     b : ndarray of shape (K,)
         Zero without a bias.
     loss : float
@@ -222,9 +225,9 @@ class ImbalancedFit:
         the KKT residual.
     multipliers : tuple of float
         :math:`(\lambda_W, \lambda_H)` of the penalized model, or the KKT multipliers of the layer-peeled
-        budgets in the same scaling (:math:`\mu_W/K`, :math:`\mu_H/K`).
+        budgets in the same scaling, divided by ``K`` (:math:`\tilde\lambda_W`, :math:`\tilde\lambda_H`).
     certificate : float
-        :func:`global_certificate`, :math:`\sigma_{\max}(\nabla L)/\sqrt{\lambda_W\lambda_H}`: at most 1 means
+        :func:`global_certificate`, :math:`\sigma_{\max}(\nabla \mathcal L)/\sqrt{\lambda_W\lambda_H}`: at most 1 means
         global.
     """
 
@@ -248,9 +251,9 @@ def global_certificate(G, Z, lambda_W: float, lambda_H: float, *, rtol: float = 
     P^\perp_{\mathrm{right}})/\sqrt{\lambda_W\lambda_H}`.
 
     Used in chapter 4b, section 3. ``G`` is the loss gradient in the logits and ``Z`` the logits, both of
-    shape (N, K) per sample or in the class form (K, K) (rows :math:`\sqrt{n_k}\,g_k` and
-    :math:`\sqrt{n_k}\,z_k`: the same singular structure). At a critical point of the factored problem,
-    :math:`GW = -\lambda_H X` and :math:`G^\top X = -\lambda_W W` make ``G`` block-diagonal between the ranges
+    shape (N, K) per sample or in the class form (K, K) (the rows of class :math:`k`
+    scaled by :math:`\sqrt{n_k}`: the same singular structure). At a critical point of the factored problem,
+    :math:`GW = -\lambda_H H` and :math:`G^\top H = -\lambda_W W` make ``G`` block-diagonal between the ranges
     of ``Z`` and their complements, with singular values exactly :math:`\sqrt{\lambda_W\lambda_H}` on the
     ranges; the point is a global minimizer (``d >= K``) iff :math:`\sigma_{\max}(G) \le
     \sqrt{\lambda_W\lambda_H}`, that is iff the value returned here is at most 1 (module docstring). It is
@@ -302,7 +305,7 @@ def fit(counts, d: int, *, lambda_W: float, lambda_H: float, lambda_b: float | N
     r"""Minimize the penalized imbalanced UFM on class-mean features by L-BFGS, and certify the result.
 
     Used in chapter 4b, section 3. Solves the class-mean problem of the module docstring in
-    :math:`(W, \tilde M, b)` (scipy's L-BFGS-B, random start :func:`landscape_lib.ufm.random_init`), which has
+    :math:`(W, \tilde H_\mu, b)` (scipy's L-BFGS-B, random start :func:`landscape_lib.ufm.random_init`), which has
     the critical points of the per-sample problem with equal features within each class.
 
     Parameters
@@ -411,11 +414,13 @@ def fit_layer_peeled(counts, d: int, *, E_W: float = 1.0, E_H: float = 1.0, loss
     r"""Solve the layer-peeled model (Fang et al., 2021) on class-mean features, and certify the result.
 
     Used in chapter 4b, section 3. The budgets are taken as active, so ``W`` lies on the sphere of radius
-    :math:`\sqrt{KE_W}` in :math:`\mathbb{R}^{K\times d}` and ``M`` on that of radius :math:`\sqrt{KE_H}`;
+    :math:`\sqrt{KE_W}` in :math:`\mathbb{R}^{K\times d}` and ``M`` (:math:`H_\mu`) on that of radius
+    :math:`\sqrt{KE_H}`;
     :func:`landscape_lib.ufm_sphere.minimize_on_spheres` minimizes the weighted loss there (L-BFGS on the
     normalized parametrization). At the result the multipliers are read off,
-    :math:`\mu_W/K = -\langle W, \nabla_W L\rangle/\|W\|_F^2` and :math:`\mu_H/K = -\langle M, \nabla_M
-    L\rangle/\|M\|_F^2`: both positive and a small Riemannian gradient make it a KKT point of the
+    :math:`\tilde\lambda_W = -\langle W, \nabla_W \mathcal L\rangle/\|W\|_F^2` and
+    :math:`\tilde\lambda_H = -\langle H_\mu, \nabla_{H_\mu} \mathcal L\rangle/\|H_\mu\|_F^2` (the multipliers divided by
+    ``K``): both positive and a small Riemannian gradient make it a KKT point of the
     inequality-constrained problem, and :func:`global_certificate` with these multipliers proves it global.
 
     Parameters
@@ -434,7 +439,8 @@ def fit_layer_peeled(counts, d: int, *, E_W: float = 1.0, E_H: float = 1.0, loss
     Returns
     -------
     ImbalancedFit
-        ``multipliers`` holds :math:`(\mu_W/K, \mu_H/K)`; ``certificate`` is ``nan`` if one is not positive.
+        ``multipliers`` holds :math:`(\tilde\lambda_W, \tilde\lambda_H)`; ``certificate`` is ``nan`` if one is not
+        positive.
     """
     c = check_counts(counts)
     d = check_scalar(d, "d", integer=True, low=1)
@@ -513,12 +519,12 @@ def gram_cosine(G, minority) -> float:
 
 
 def seli_classifier_gram(counts) -> np.ndarray:
-    r"""Classifier Gram matrix of SELI, :math:`V\Lambda V^\top = (\hat Z\hat Z^\top)^{1/2}`, normalized to trace K.
+    r"""Classifier Gram matrix of SELI, :math:`V\Sigma V^\top = (\hat Z\hat Z^\top)^{1/2}`, normalized to trace K.
 
-    Used in chapter 4b, section 3. :math:`\hat Z = (I_K - \frac1K\mathbf 1\mathbf 1^\top)Y` is the
-    simplex-encoded label matrix (K, N) and :math:`\hat Z = V\Lambda U^\top` its SVD (Thrampoulidis et al.,
-    NeurIPS 2022; our reading of their definition). Here :math:`\hat Z\hat Z^\top = PDP` with
-    :math:`P = I - \frac1K\mathbf 1\mathbf 1^\top`, :math:`D = \operatorname{diag}(n_k)`. Balanced counts give
+    Used in chapter 4b, section 3. :math:`\hat Z = JT^\top` (:math:`J = I_K - \frac1K\mathbf 1\mathbf 1^\top`,
+    :math:`T` the one-hot labels) is the simplex-encoded label matrix (K, N) and :math:`\hat Z = V\Sigma U^\top` its
+    SVD (Thrampoulidis et al., NeurIPS 2022; our reading of their definition). Here
+    :math:`\hat Z\hat Z^\top = J\operatorname{diag}(n_1, \dots, n_K)J`. Balanced counts give
     the simplex ETF.
 
     Returns
