@@ -17,7 +17,9 @@ points, of shape ``(..., n)`` (one point per row, unit norm), and ``threshold`` 
 * :func:`recover_dictionary`: the whole dictionary from independent random starts of the power iteration on
   an objective (the data objective in chapter 3);
 * :func:`recovery_grid`: how often a random start recovers a column, over a grid of ``(n, m)``, for the
-  tensor objective (chapter 2) or the data objective of samples from each frame;
+  tensor objective (chapter 2) or the data objective of samples from each frame; :func:`rates_at_cells`
+  reads such a grid's rate at given cells and thresholds (to set it beside a stored measurement), and
+  :func:`format_rate` prints one rate, ``-`` where it was not measured;
 * :func:`probe_columns`: whether an objective has a minimizer next to given columns (descent and Newton
   started *at* each column, then the tangent-Hessian eigenvalues at the critical point Newton finds);
 * :func:`sample_grid`: the ``(p, m)`` phase diagram of chapter 3 at fixed ``n``: the plain and the cumulant
@@ -41,8 +43,8 @@ from .solvers import gradient_descent, newton, power_iteration
 from .sphere import as_points, random_points
 
 __all__ = ["nearest_column", "recovered_columns", "coverage", "first_recovery", "ColumnMatch", "match_columns",
-           "DictionaryRecovery", "recover_dictionary", "RecoveryGrid", "recovery_grid", "ColumnProbe", "probe_columns",
-           "SampleGrid", "sample_grid"]
+           "DictionaryRecovery", "recover_dictionary", "RecoveryGrid", "recovery_grid", "rates_at_cells", "format_rate",
+           "ColumnProbe", "probe_columns", "SampleGrid", "sample_grid"]
 
 
 def _threshold(threshold) -> float:
@@ -448,6 +450,64 @@ def recovery_grid(n_values, m_values, *, threshold: float, frames: int = 3, star
     return RecoveryGrid(ns, ms, rate, conv, corr, base, threshold, theta=None if theta is None else float(theta),
                         p=p)
 
+
+
+def rates_at_cells(grid: RecoveryGrid, n_values, m_values, thresholds, *, baseline: bool = False) -> np.ndarray:
+    r"""The recovery rate of a :class:`RecoveryGrid` at given cells ``(n, m)``, for several thresholds.
+
+    Cell ``c`` is ``(n_values[c], m_values[c])``. Its rate at threshold ``t`` is the fraction of the grid's
+    limits at that cell with :math:`\max_i|\langle a_i, q\rangle| \ge t` (the criterion of chapter 2,
+    section 5), recomputed from the stored correlations exactly as :meth:`RecoveryGrid.rate_at` does. A cell
+    the grid did not measure (an ``n`` or ``m`` not in its grids, or ``m`` beyond ``max_m_factor`` :math:`n^2`)
+    gets NaN, so that the rates can be set beside another measurement on its own set of cells (chapter 2 sets
+    the live random-frame grid beside the stored tight-frame one).
+
+    Parameters
+    ----------
+    grid : RecoveryGrid
+        The result of :func:`recovery_grid`.
+    n_values, m_values : sequence of int, each of length C
+        The cells, ``(n_values[c], m_values[c])``.
+    thresholds : sequence of float, of length T
+        Recovery criteria, each in (0, 1].
+    baseline : bool, default False
+        Read the uniformly random points (no solver) instead of the limits: the chance rate of the
+        criterion.
+
+    Returns
+    -------
+    ndarray of shape (C, T)
+        ``rates[c, t]``, NaN where cell ``c`` was not measured.
+    """
+    n = np.asarray(n_values)
+    m = np.asarray(m_values)
+    if n.ndim != 1 or n.shape != m.shape:
+        raise ValueError(f"n_values and m_values must be sequences of the same length; got shapes {n.shape} "
+                         f"and {m.shape}")
+    thr = [_threshold(t) for t in np.atleast_1d(np.asarray(thresholds, dtype=float))]
+    stats = grid.baseline if baseline else grid.correlations
+    rates = np.full((n.size, len(thr)), np.nan)
+    for c, key in enumerate(zip(n.tolist(), m.tolist(), strict=True)):
+        if key in stats:  # the grid's keys are the measured (n, m) pairs, as ints
+            rates[c] = [np.mean(stats[key] >= t) for t in thr]
+    return rates
+
+
+def format_rate(rate: float) -> str:
+    """A rate as printed in the chapters' tables: two decimals in four characters, ``   -`` if NaN.
+
+    Parameters
+    ----------
+    rate : float
+        A fraction in [0, 1], or NaN for a cell that was not measured (see :func:`rates_at_cells`).
+
+    Returns
+    -------
+    str
+        Four characters: ``0.25``, ``1.00`` or ``   -``.
+    """
+    rate = float(rate)
+    return "   -" if np.isnan(rate) else f"{rate:4.2f}"
 
 
 @dataclass(frozen=True)
