@@ -95,7 +95,7 @@ def recovered_columns(A, points, *, threshold: float) -> np.ndarray:
 
     Returns
     -------
-    ndarray of shape (R,), dtype int
+    ndarray of shape (n_recovered,), dtype int
     """
     threshold = _threshold(threshold)
     index, corr = nearest_column(A, points)
@@ -108,14 +108,14 @@ def coverage(A, points, *, threshold: float) -> np.ndarray:
     Parameters
     ----------
     A : array_like of shape (n, m)
-    points : array_like of shape (N, n)
+    points : array_like of shape (n_points, n)
         Limits of independent starts, in the order they were made.
     threshold : float
         In (0, 1]: a point recovers its nearest column when their cosine is at least ``threshold``.
 
     Returns
     -------
-    ndarray of shape (N,), dtype int
+    ndarray of shape (n_points,), dtype int
         Entry ``t - 1`` counts the columns recovered by points ``0 .. t-1``; all ``m`` columns have been
         recovered once it reaches ``m``.
     """
@@ -136,8 +136,8 @@ def first_recovery(A, points, *, threshold: float) -> np.ndarray:
     Parameters
     ----------
     A : array_like of shape (n, m)
-    points : array_like of shape (N, n)
-        Limits of ``N`` independent runs, in the order they were made.
+    points : array_like of shape (n_points, n)
+        Limits of ``n_points`` independent runs, in the order they were made.
     threshold : float
         In (0, 1]: point ``q`` recovers :math:`a_i` when :math:`|\langle a_i, q\rangle|/\|a_i\| \ge`
         ``threshold`` (not only the nearest column: a point between two coherent columns can recover both).
@@ -163,12 +163,13 @@ class ColumnMatch:
         For each true column ``a_i`` the index of the estimate (row of ``points``) matched to it (``-1``:
         none, when there are fewer estimates than columns).
     signs : ndarray of shape (m,)
-        Sign ``s_i`` with :math:`s_i \hat a_{j(i)} \approx a_i` (0 where unmatched).
+        The sign ``signs[i]`` :math:`= \pm 1` with ``signs[i]`` :math:`\hat a_{j(i)} \approx a_i`, where
+        :math:`j(i)` = ``estimate_index[i]`` (0 where unmatched).
     correlations : ndarray of shape (m,)
         :math:`|\langle \hat a_{j(i)}, a_i\rangle|/\|a_i\|` (0 where unmatched).
     errors : ndarray of shape (m,)
-        :math:`\|s_i \hat a_{j(i)} - a_i/\|a_i\|\|_2 = \sqrt{2 - 2\,\text{correlation}}` (``nan`` where
-        unmatched).
+        :math:`\|\pm\hat a_{j(i)} - a_i/\|a_i\|\|_2 = \sqrt{2 - 2\,\text{correlation}}`, sign ``signs[i]``
+        (``nan`` where unmatched).
     threshold : float
         Correlation at or above which a column counts as recovered.
     """
@@ -196,7 +197,8 @@ class ColumnMatch:
 
     @property
     def relative_error(self) -> float:
-        r""":math:`\|\hat A P S - A\|_F / \|A\|_F` for unit columns (``inf`` if some column is unmatched)."""
+        r""":math:`\|\hat A \Pi_\pm - A\|_F / \|A\|_F` for unit columns, :math:`\Pi_\pm` the matching signed
+        permutation (``inf`` if some column is unmatched)."""
         e = self.errors
         return float(np.inf) if np.any(np.isnan(e)) else float(np.sqrt(np.sum(e**2) / e.size))
 
@@ -208,8 +210,8 @@ def match_columns(A, points, *, threshold: float) -> ColumnMatch:
     ----------
     A : array_like of shape (n, m)
         True dictionary (nonzero columns; compared by direction).
-    points : array_like of shape (k, n)
-        Estimated columns, one unit vector per row, any order and signs; ``k`` may differ from ``m``: the
+    points : array_like of shape (n_estimates, n)
+        Estimated columns, one unit vector per row, any order and signs; ``n_estimates`` may differ from ``m``: the
         distinct limits of :func:`recover_dictionary` (``DictionaryRecovery.columns.T``), or MSP's ``W``
         (its rows estimate the columns).
     threshold : float
@@ -222,7 +224,7 @@ def match_columns(A, points, *, threshold: float) -> ColumnMatch:
 
     Notes
     -----
-    Solves the assignment problem :math:`\max_\pi \sum_i |\langle \hat a_{\pi(i)}, a_i\rangle|/\|a_i\|` with
+    Solves the assignment problem :math:`\max_\Pi \sum_i |\langle \hat a_{\Pi(i)}, a_i\rangle|/\|a_i\|` with
     :func:`scipy.optimize.linear_sum_assignment`, then picks each sign from the sign of the inner product.
     Each estimate is used at most once.
     """
@@ -248,17 +250,17 @@ class DictionaryRecovery:
 
     Attributes
     ----------
-    points : ndarray of shape (s, n)
+    points : ndarray of shape (n_starts, n)
         Limit of each independent run, in order.
-    converged : ndarray of shape (s,)
+    converged : ndarray of shape (n_starts,)
         Whether each run met the solver's stopping rule.
-    columns : ndarray of shape (n, k)
+    columns : ndarray of shape (n, n_columns)
         The distinct converged limits up to sign (``±q`` merged): the estimated dictionary.
-    counts : ndarray of shape (k,)
+    counts : ndarray of shape (n_columns,)
         How many converged runs ended at each distinct column.
-    index : ndarray of shape (s,)
+    index : ndarray of shape (n_starts,)
         Column of ``columns`` each run ended at (``-1`` for runs that did not converge).
-    iterations : ndarray of shape (s,)
+    iterations : ndarray of shape (n_starts,)
         Iterations each run took.
     """
 
@@ -283,7 +285,7 @@ def recover_dictionary(objective, n_starts: int, *, rng=None, starts=None, tol: 
     n_starts : int
         Number of independent uniformly random starts, all run at once by
         :func:`landscape_lib.solvers.power_iteration` (for the data objective one pass over the data per
-        iteration for all starts: two products of shapes ``(s, n) @ (n, p)`` and ``(s, p) @ (p, n)``).
+        iteration for all starts: two products of shapes ``(n_starts, n) @ (n, p)`` and ``(n_starts, p) @ (p, n)``).
     rng : None, int or numpy.random.Generator
         Draws the starts.
     starts : array_like of shape (n_starts, n), optional
@@ -339,12 +341,12 @@ class RecoveryGrid:
 
     Attributes
     ----------
-    n_values : ndarray of shape (N,)
-    m_values : ndarray of shape (M,)
-    rate : ndarray of shape (M, N)
+    n_values : ndarray of shape (len(n_values),)
+    m_values : ndarray of shape (len(m_values),)
+    rate : ndarray of shape (len(m_values), len(n_values))
         Fraction of starts whose limit has :math:`\max_i|\langle a_i, q\rangle| \ge` ``threshold``;
         NaN where ``(n, m)`` is outside the measured range.
-    converged : ndarray of shape (M, N)
+    converged : ndarray of shape (len(m_values), len(n_values))
         Fraction of starts that met the solver's stopping rule within ``max_iter``.
     correlations : dict of (int, int) to ndarray of shape (frames * starts,)
         :math:`\max_i|\langle a_i, q\rangle|` at every limit, per measured ``(n, m)``.
@@ -455,8 +457,8 @@ def recovery_grid(n_values, m_values, *, threshold: float, frames: int = 3, star
 def rates_at_cells(grid: RecoveryGrid, n_values, m_values, thresholds, *, baseline: bool = False) -> np.ndarray:
     r"""The recovery rate of a :class:`RecoveryGrid` at given cells ``(n, m)``, for several thresholds.
 
-    Cell ``c`` is ``(n_values[c], m_values[c])``. Its rate at threshold ``t`` is the fraction of the grid's
-    limits at that cell with :math:`\max_i|\langle a_i, q\rangle| \ge t` (the criterion of chapter 2,
+    Cell ``c`` is ``(n_values[c], m_values[c])``. Its rate at a threshold is the fraction of the grid's
+    limits at that cell with :math:`\max_i|\langle a_i, q\rangle|` at least that threshold (the criterion of chapter 2,
     section 5), recomputed from the stored correlations exactly as :meth:`RecoveryGrid.rate_at` does. A cell
     the grid did not measure (an ``n`` or ``m`` not in its grids, or ``m`` beyond ``max_m_factor`` :math:`n^2`)
     gets NaN, so that the rates can be set beside another measurement on its own set of cells (chapter 2 sets
@@ -466,9 +468,9 @@ def rates_at_cells(grid: RecoveryGrid, n_values, m_values, thresholds, *, baseli
     ----------
     grid : RecoveryGrid
         The result of :func:`recovery_grid`.
-    n_values, m_values : sequence of int, each of length C
+    n_values, m_values : sequence of int, each of length n_cells
         The cells, ``(n_values[c], m_values[c])``.
-    thresholds : sequence of float, of length T
+    thresholds : sequence of float, of length n_thresholds
         Recovery criteria, each in (0, 1].
     baseline : bool, default False
         Read the uniformly random points (no solver) instead of the limits: the chance rate of the
@@ -476,8 +478,8 @@ def rates_at_cells(grid: RecoveryGrid, n_values, m_values, thresholds, *, baseli
 
     Returns
     -------
-    ndarray of shape (C, T)
-        ``rates[c, t]``, NaN where cell ``c`` was not measured.
+    ndarray of shape (n_cells, n_thresholds)
+        ``rates[c, j]`` for cell ``c`` and ``thresholds[j]``, NaN where cell ``c`` was not measured.
     """
     n = np.asarray(n_values)
     m = np.asarray(m_values)
@@ -494,7 +496,7 @@ def rates_at_cells(grid: RecoveryGrid, n_values, m_values, thresholds, *, baseli
 
 
 def format_rate(rate: float) -> str:
-    """A rate as printed in the chapters' tables: two decimals in four characters, ``   -`` if NaN.
+    """A rate as printed in the chapters' tables: two decimals in four characters; NaN as ``-`` right-aligned in four characters.
 
     Parameters
     ----------
@@ -504,7 +506,7 @@ def format_rate(rate: float) -> str:
     Returns
     -------
     str
-        Four characters: ``0.25``, ``1.00`` or ``   -``.
+        Four characters: ``0.25``, ``1.00``, or three spaces and ``-``.
     """
     rate = float(rate)
     return "   -" if np.isnan(rate) else f"{rate:4.2f}"
@@ -606,17 +608,17 @@ class SampleGrid:
     Attributes
     ----------
     n : int
-    m_values : ndarray of shape (M,)
-    p_values : ndarray of shape (P,)
+    m_values : ndarray of shape (len(m_values),)
+    p_values : ndarray of shape (len(p_values),)
     kinds : tuple of str
         ``("plain", "cumulant")``: the data objectives measured.
-    rate : ndarray of shape (K, M, P)
+    rate : ndarray of shape (len(kinds), len(m_values), len(p_values))
         Fraction of random starts that converged *and* ended within ``threshold`` of a column, per kind.
-    converged : ndarray of shape (K, M, P)
+    converged : ndarray of shape (len(kinds), len(m_values), len(p_values))
         Fraction of starts that met the stopping rule within ``max_iter``.
-    columns : ndarray of shape (K, M, P)
+    columns : ndarray of shape (len(kinds), len(m_values), len(p_values))
         Fraction of the ``m`` columns recovered by at least one converged start.
-    tensor_rate, tensor_converged, tensor_columns : ndarray of shape (M,)
+    tensor_rate, tensor_converged, tensor_columns : ndarray of shape (len(m_values),)
         The same for the tensor objective of the same frames (``p = ∞``).
     threshold : float
     theta : float
@@ -643,7 +645,7 @@ class SampleGrid:
 
         Returns
         -------
-        ndarray of shape (K, M)
+        ndarray of shape (len(kinds), len(m_values))
         """
         level = check_scalar(level, "level", low=0.0, high=1.0, low_inclusive=False)
         logp = np.log(self.p_values.astype(float))

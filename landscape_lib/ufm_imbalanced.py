@@ -25,8 +25,8 @@ problem becomes :math:`\min \sum_k \frac{n_k}N\ell(W \mu_k, k)` with :math:`\fra
 
 **A certificate of global optimality** (both models, :func:`global_certificate`). With :math:`d \ge K` the
 factored problem :math:`\min \mathcal L(Z) + \frac{\lambda_W}2\|W\|^2 + \frac{\lambda_H}2\|H\|^2`, :math:`Z = HW^\top`
-(:math:`\mathcal L` the mean loss of the logits; :math:`H` the features, per sample or in the class form
-:math:`\tilde H_\mu`), has the same minimum as the convex
+(:math:`\mathcal L` the mean loss of the logits; :math:`H` the features, one row per sample), has the
+same minimum as the convex
 :math:`\min_Z \mathcal L(Z) + \sqrt{\lambda_W\lambda_H}\,\|Z\|_*`. At a critical
 point, :math:`Z` solves the convex problem, hence the point is a global minimizer, if and only if
 
