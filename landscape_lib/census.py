@@ -191,7 +191,8 @@ def run_census(A, starts: dict, *, tol: float = 1e-8, eig_tol: float = 1e-6, max
 
 def region_summary(census: Census, *, threshold: float, near: float = 0.9, margin: float = 1e-3,
                    family: str | None = None) -> dict:
-    r"""What the theorem's claim looks like on the certified points of a region :math:`\|A^\top q\|_4^4 \ge \xi`.
+    r"""What the theorem's claim looks like on the certified points of a region :math:`\|A^\top q\|_4^4 \ge`
+    ``threshold``.
 
     Counts each distinct certified point once (at its first start; with ``family``, among the points reached
     by a start of that family).
@@ -200,7 +201,7 @@ def region_summary(census: Census, *, threshold: float, near: float = 0.9, margi
     ----------
     census : Census
     threshold : float
-        :math:`\xi`: the region is :math:`\{q : \|A^\top q\|_4^4 \ge \xi\}`.
+        The level: the region is :math:`\{q : \|A^\top q\|_4^4 \ge` ``threshold`` :math:`\}`.
     near : float, default 0.9
         "Near a column": :math:`\max_i|\langle a_i, q\rangle| \ge` ``near``.
     margin : float, default 1e-3

@@ -26,15 +26,15 @@ so that for a unit-norm tight frame
 
 .. math::
 
-    \mathbb{E}_X f_{\tilde Y}(q) = f_A(q) - \gamma, \qquad
-    \gamma = \frac{c_2}{4 c_1} = \frac{\theta\,\kappa^2}{4(1-\theta)}
+    \mathbb{E}_X f_{\tilde Y}(q) = f_A(q) - \omega, \qquad
+    \omega = \frac{c_2}{4 c_1} = \frac{\theta\,\kappa^2}{4(1-\theta)}
     \quad\text{(independent of } p\text{)} .
 
 The power iteration and all the other chapter-2 routines therefore apply unchanged to :math:`\tilde Y`
 (and the power iteration is even invariant to the scale of ``Y``).
 
 This module holds the model and its constants: the Bernoulli–Gaussian codes and the data, the constants
-:math:`c_1, c_2, \gamma` and the normalization, and the expectation identity with its Monte Carlo check.
+:math:`c_1, c_2, \omega` and the normalization, and the expectation identity with its Monte Carlo check.
 The data objective is :class:`landscape_lib.objectives.DataObjective`; recovering columns from it is
 :mod:`landscape_lib.recovery`; the complete-dictionary baseline MSP is :mod:`landscape_lib.msp`.
 """
@@ -99,7 +99,7 @@ def bernoulli_gaussian(m: int, p: int, theta: float, *, rng=None) -> np.ndarray:
     Returns
     -------
     X : ndarray of shape (m, p)
-        :math:`X_{ij} = b_{ij} g_{ij}` with independent :math:`b_{ij} \sim \mathrm{Bern}(\theta)` and
+        :math:`X_{ij} = \Omega_{ij} g_{ij}` with independent :math:`\Omega_{ij} \sim \mathrm{Bern}(\theta)` and
         :math:`g_{ij} \sim \mathcal N(0, 1)`.
     """
     theta = _theta(theta)
@@ -240,11 +240,11 @@ class MonteCarloMoment:
     Attributes
     ----------
     mean : ndarray of shape (...,)
-        Sample mean of :math:`(q^\\top y_k)^4` over the samples, per point ``q``.
+        Sample mean of :math:`(q^\\top y_j)^4` over the samples, per point ``q``.
     stderr : ndarray of shape (...,)
-        Its standard error (sample standard deviation over :math:`\\sqrt{N}`).
+        Its standard error (sample standard deviation over the square root of ``n_samples``).
     n_samples : int
-        Number of samples ``N``.
+        Number of samples.
     """
 
     mean: np.ndarray
@@ -325,7 +325,7 @@ def normalize_data(Y, theta: float) -> np.ndarray:
     -------
     Y_tilde : ndarray of shape (n, p)
         A new array; with it the chapter-2 ℓ4 objective :math:`-\frac14\|\tilde Y^\top q\|_4^4`
-        (:class:`landscape_lib.objectives.DataObjective`) has expectation :math:`f_A(q) - \gamma` for a
+        (:class:`landscape_lib.objectives.DataObjective`) has expectation :math:`f_A(q) - \omega` for a
         unit-norm tight frame ``A`` (:func:`normalization_offset`).
     """
     Y = as_float_array(Y, "Y", ndim=2)
@@ -334,10 +334,10 @@ def normalize_data(Y, theta: float) -> np.ndarray:
 
 
 def normalization_offset(n: int, m: int, theta: float) -> float:
-    r"""The constant :math:`\gamma = c_2/(4c_1) = \theta\kappa^2/(4(1-\theta))` (chapter 3).
+    r"""The constant :math:`\omega = c_2/(4c_1) = \theta\kappa^2/(4(1-\theta))` (chapter 3).
 
     With the normalization of :func:`normalize_data` and a unit-norm tight frame,
-    :math:`\mathbb{E} f_{\tilde Y}(q) + \gamma = f_A(q)` on the whole sphere, for every ``p``
+    :math:`\mathbb{E} f_{\tilde Y}(q) + \omega = f_A(q)` on the whole sphere, for every ``p``
     (:meth:`landscape_lib.objectives.DataObjective.offset`).
 
     Parameters
@@ -372,12 +372,12 @@ def sample_fourth_cumulant(Y, q) -> np.ndarray:
     Returns
     -------
     ndarray of shape (...)
-        With :math:`z_j = q^\top y_j`,
+        Over the columns :math:`y_j` of ``Y``,
 
-        .. math:: \hat\kappa_4 = \frac{(p+2)\sum_j z_j^4 - 3\bigl(\sum_j z_j^2\bigr)^2}{p(p-1)},
+        .. math:: \hat\kappa_4 = \frac{(p+2)\sum_j (q^\top y_j)^4 - 3\bigl(\sum_j (q^\top y_j)^2\bigr)^2}{p(p-1)},
 
-        whose expectation is :math:`\mathbb{E}z^4 - 3(\mathbb{E}z^2)^2`; for Bernoulli(θ)–Gaussian codes
-        :math:`3\theta(1-\theta)\|A^\top q\|_4^4` for every dictionary ``A`` (chapter 3, section 3;
+        whose expectation is :math:`\mathbb{E}(q^\top y)^4 - 3(\mathbb{E}(q^\top y)^2)^2`; for Bernoulli(θ)–Gaussian
+        codes :math:`3\theta(1-\theta)\|A^\top q\|_4^4` for every dictionary ``A`` (chapter 3, section 3;
         :class:`landscape_lib.objectives.CumulantObjective` is :math:`-\hat\kappa_4/(12\theta(1-\theta))`).
     """
     Y = as_float_array(Y, "Y", ndim=2)

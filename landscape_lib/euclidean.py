@@ -1,8 +1,8 @@
-r"""Critical points and gradient descent in :math:`\mathbb{R}^d` (chapter 1).
+r"""Critical points and gradient descent in :math:`\mathbb{R}^n` (chapter 1).
 
 Everything here is batched over many starting points at once (no Python loop over starts) and works for
 any *objective*: an object with methods ``value``, ``gradient`` and ``hessian`` taking points of shape
-``(..., d)`` (for instance a :class:`landscape_lib.toy2d.Toy2D`).
+``(..., n)`` (for instance a :class:`landscape_lib.toy2d.Toy2D`).
 
 * :func:`gradient_descent` — plain gradient descent :math:`x_{k+1} = x_k - \eta \nabla f(x_k)` from many
   starts;
@@ -56,11 +56,11 @@ def _as_starts(starts) -> np.ndarray:
 
 @dataclass(frozen=True)
 class GDResult:
-    """Result of :func:`gradient_descent` from ``N`` starts in dimension ``d``.
+    """Result of :func:`gradient_descent` from ``N`` starts in dimension ``n``.
 
     Attributes
     ----------
-    points : ndarray of shape (N, d)
+    points : ndarray of shape (N, n)
         Last iterate of each run (frozen where it converged or diverged).
     iterations : ndarray of shape (N,)
         Number of gradient steps taken by each run.
@@ -68,7 +68,7 @@ class GDResult:
         ``||∇f|| <= tol`` was reached.
     diverged : ndarray of shape (N,), bool
         The iterate left the ball of radius ``blowup`` (the run was stopped there).
-    trajectory : ndarray of shape (n_iter + 1, N, d) or None
+    trajectory : ndarray of shape (n_iter + 1, N, n) or None
         All iterates (with ``record=True``); a stopped run repeats its last point.
     """
 
@@ -87,7 +87,7 @@ def gradient_descent(objective, starts, *, step: float, n_iter: int, tol: float 
     ----------
     objective : object with ``gradient``
         E.g. a :class:`~landscape_lib.toy2d.Toy2D`.
-    starts : array_like of shape (N, d)
+    starts : array_like of shape (N, n)
         Starting points (not modified).
     step : float
         Step size :math:`\eta > 0`.
@@ -157,7 +157,7 @@ class NewtonResult:
 
     Attributes
     ----------
-    points : ndarray of shape (N, d)
+    points : ndarray of shape (N, n)
         Last Newton iterate of each start.
     gradient_norm : ndarray of shape (N,)
         :math:`\\|\\nabla f\\|` there.
@@ -176,21 +176,21 @@ def newton_critical_points(objective, starts, *, n_iter: int = 100, grad_tol: fl
 
     .. math::
 
-        x_{k+1} = x_k - \alpha_k\, \nabla^2 f(x_k)^{+}\, \nabla f(x_k), \qquad
-        \alpha_k = \min\bigl(1, \text{max\_step} / \|\nabla^2 f(x_k)^{+} \nabla f(x_k)\|\bigr).
+        x_{k+1} = x_k - \eta_k\, \nabla^2 f(x_k)^{+}\, \nabla f(x_k), \qquad
+        \eta_k = \min\bigl(1, \text{max\_step} / \|\nabla^2 f(x_k)^{+} \nabla f(x_k)\|\bigr).
 
     Unlike gradient descent, Newton's method is attracted by every nondegenerate critical point —
     minimizers, saddles and maximizers alike — which is why it is used to *locate* critical points. At a
     degenerate critical point (a singular Hessian) it still converges, linearly instead of quadratically
     (e.g. by the factor 1/2 per step at the monkey saddle, 2/3 at :math:`x^4 - y^4`). The pseudo-inverse
-    :math:`H^+` (via the eigen-decomposition, zero eigenvalues dropped) keeps the step defined where the
+    :math:`\nabla^2 f(x_k)^{+}` (via the eigen-decomposition, zero eigenvalues dropped) keeps the step defined where the
     Hessian is singular; the step length is capped at ``max_step`` so that far-away starts do not jump
     across the domain.
 
     Parameters
     ----------
     objective : object with ``gradient`` and ``hessian``
-    starts : array_like of shape (N, d)
+    starts : array_like of shape (N, n)
     n_iter : int, default 100
         Number of Newton steps (all runs take them; at a converged point the step is of the size of the
         gradient there, i.e. negligible).
@@ -239,16 +239,16 @@ def find_critical_points(objective, starts, *, eig_tol: float = 1e-6, dedup_tol:
 
     Runs :func:`newton_critical_points`, keeps the converged runs, merges limits closer than ``dedup_tol``
     (:func:`~landscape_lib.critical.deduplicate`) and classifies each distinct point by the eigenvalues
-    :math:`\lambda_1 \le \dots \le \lambda_d` of its Hessian
+    :math:`\lambda_1 \le \dots \le \lambda_n` of its Hessian
     (:func:`~landscape_lib.critical.classify_eigenvalues`): minimizer if :math:`\lambda_1 > \tau`,
-    maximizer if :math:`\lambda_d < -\tau`, strict saddle if :math:`\lambda_1 < -\tau` otherwise, and
+    maximizer if :math:`\lambda_n < -\tau`, strict saddle if :math:`\lambda_1 < -\tau` otherwise, and
     degenerate when no eigenvalue is below :math:`-\tau` and one is in :math:`[-\tau, \tau]`, with
     :math:`\tau =` ``eig_tol``.
 
     Parameters
     ----------
     objective : object with ``value``, ``gradient`` and ``hessian``
-    starts : array_like of shape (N, d)
+    starts : array_like of shape (N, n)
     eig_tol : float, default 1e-6
         The explicit tolerance :math:`\tau` for "zero" eigenvalues.
     dedup_tol : float, default 1e-6
@@ -316,8 +316,8 @@ def compare_with_known(found: CriticalPoints, known_points, known_types, *,
     Parameters
     ----------
     found : landscape_lib.critical.CriticalPoints
-    known_points : array_like of shape (K, d)
-    known_types : sequence of CriticalType, length K
+    known_points : array_like of shape (n_known, n)
+    known_types : sequence of CriticalType, length n_known
     tol : float, default 1e-6
 
     Returns
@@ -384,7 +384,7 @@ def unstable_direction(objective, point) -> np.ndarray:
 
     Returns
     -------
-    ndarray of shape (d,)
+    ndarray of shape (n,)
     """
     _check_objective(objective)
     p = as_float_array(point, "point", ndim=1)
@@ -403,12 +403,12 @@ class EscapeResult:
 
     Attributes
     ----------
-    deltas : ndarray of shape (m,)
+    deltas : ndarray of shape (n_deltas,)
         Initial distances.
-    iterations : ndarray of shape (m,)
+    iterations : ndarray of shape (n_deltas,)
         First ``k`` with :math:`\|x_k - x_\star\| \ge` ``radius`` (``-1`` if not within ``max_iter``).
-    escaped : ndarray of shape (m,), bool
-    saddle, direction : ndarray of shape (d,)
+    escaped : ndarray of shape (n_deltas,), bool
+    saddle, direction : ndarray of shape (n,)
         The saddle :math:`x_\star` and the unit direction: :math:`x_0 = x_\star + \delta\,u`.
     step, radius : float
         Step size and escape radius.
@@ -430,17 +430,17 @@ def escape_iterations(objective, saddle, direction, deltas, *, step: float, radi
     Parameters
     ----------
     objective : object with ``gradient``
-    saddle : array_like of shape (d,)
+    saddle : array_like of shape (n,)
         The critical point :math:`x_\star`.
-    direction : array_like of shape (d,)
+    direction : array_like of shape (n,)
         Nonzero direction :math:`u` (normalized here); it must point off the stable manifold, or gradient
         descent converges to the saddle and never escapes (reported as ``-1``).
-    deltas : array_like of shape (m,)
+    deltas : array_like of shape (n_deltas,)
         Initial distances, each in ``(0, radius)``.
     step : float
         Step size :math:`\eta > 0`.
     radius : float
-        Escape radius :math:`R > 0`.
+        Escape radius :math:`R_{\mathrm{esc}} > 0`.
     max_iter : int, default 100000
 
     Returns
@@ -449,12 +449,13 @@ def escape_iterations(objective, saddle, direction, deltas, *, step: float, radi
 
     Notes
     -----
-    Near a strict saddle with most negative eigenvalue :math:`-\gamma`, the unstable component grows like
-    :math:`(1 + \eta\gamma)^k`, so the count is about :math:`\log(R/(c\delta))/\log(1 + \eta\gamma)`, where
-    :math:`c = |\langle u, v\rangle|` is the component of ``direction`` along the unstable eigenvector
-    :math:`v` (:math:`c = 1/\sqrt2` for the diagonal at :math:`x^2 - y^2`). At a
+    Near a strict saddle with most negative eigenvalue :math:`\lambda_1 < 0`, the unstable component grows
+    like :math:`(1 + \eta|\lambda_1|)^k`, so the count is about
+    :math:`\log(R_{\mathrm{esc}}/(|\langle u, v_1\rangle|\,\delta))/\log(1 + \eta|\lambda_1|)`, where
+    :math:`|\langle u, v_1\rangle|` is the component of ``direction`` along the unit unstable eigenvector
+    :math:`v_1` (:math:`1/\sqrt2` for the diagonal at :math:`x^2 - y^2`). At a
     flat saddle the escape is polynomial: e.g. along the unstable axis of :math:`x^4 - y^4`,
-    :math:`\dot y = 4y^3` takes a time :math:`(\delta^{-2} - R^{-2})/8`, i.e. about
+    :math:`\dot y = 4y^3` takes a time :math:`(\delta^{-2} - R_{\mathrm{esc}}^{-2})/8`, i.e. about
     :math:`1/(8\eta\delta^2)` steps, and at the monkey saddle about :math:`1/(3\eta\delta)` along a descent
     ray. All runs are iterated together; each stops once it has escaped. Used in chapter 1.
     """
@@ -496,15 +497,16 @@ def escape_iterations(objective, saddle, direction, deltas, *, step: float, radi
 class EscapeLaw:
     r"""A fitted escape law.
 
-    ``kind == "log"``: :math:`k(\delta) \approx a + b \log(1/\delta)` (least squares in :math:`k`);
-    ``kind == "power"``: :math:`k(\delta) \approx C\,(1/\delta)^p` with :math:`C = e^a`, :math:`p = b`
+    ``kind == "log"``: :math:`k(\delta) \approx \mathrm{intercept} + \mathrm{slope}\cdot\log(1/\delta)`
+    (least squares in :math:`k`);
+    ``kind == "power"``: :math:`k(\delta) \approx e^{\mathrm{intercept}}\,(1/\delta)^{\mathrm{slope}}`
     (least squares in :math:`\log k`).
 
     Attributes
     ----------
     kind : str
     intercept, slope : float
-        :math:`a` and :math:`b`.
+        The two fitted coefficients.
     max_rel_residual : float
         Largest relative deviation of the data from the fitted law.
     """
@@ -529,14 +531,14 @@ class EscapeLaw:
 
 
 def fit_escape_law(deltas, iterations, kind: str) -> EscapeLaw:
-    r"""Fit :math:`k = a + b\log(1/\delta)` (``kind="log"``) or :math:`\log k = a + b \log(1/\delta)`
-    (``kind="power"``) by least squares.
+    r"""Fit :math:`k = \mathrm{intercept} + \mathrm{slope}\cdot\log(1/\delta)` (``kind="log"``) or
+    :math:`\log k = \mathrm{intercept} + \mathrm{slope}\cdot\log(1/\delta)` (``kind="power"``) by least squares.
 
     Parameters
     ----------
-    deltas : array_like of shape (m,)
+    deltas : array_like of shape (n_deltas,)
         Positive initial distances (at least 3).
-    iterations : array_like of shape (m,)
+    iterations : array_like of shape (n_deltas,)
         Positive escape counts (a ``-1`` — not escaped — is an error: drop it first).
     kind : {"log", "power"}
 
@@ -568,15 +570,15 @@ def fit_escape_law(deltas, iterations, kind: str) -> EscapeLaw:
 
 @dataclass(frozen=True)
 class PGDResult:
-    """Result of :func:`perturbed_gradient_descent` (``R`` independent runs).
+    """Result of :func:`perturbed_gradient_descent` (``n_runs`` independent runs).
 
     Attributes
     ----------
-    trajectory : ndarray of shape (n_iter + 1, R, d)
+    trajectory : ndarray of shape (n_iter + 1, n_runs, n)
         All iterates.
-    n_perturbations : ndarray of shape (R,)
+    n_perturbations : ndarray of shape (n_runs,)
         Number of random kicks each run received.
-    escape_iteration : ndarray of shape (R,)
+    escape_iteration : ndarray of shape (n_runs,)
         First iteration at distance at least ``escape_radius`` from the start (``-1``: never).
     escape_radius : float
     """
@@ -588,7 +590,7 @@ class PGDResult:
 
     @property
     def points(self) -> np.ndarray:
-        """Last iterates, ndarray of shape (R, d)."""
+        """Last iterates, ndarray of shape (n_runs, n)."""
         return self.trajectory[-1]
 
 
@@ -597,26 +599,26 @@ def perturbed_gradient_descent(objective, start, *, step: float, n_iter: int, ra
                                escape_radius: float = 1.0, blowup: float = 1e6, rng=None) -> PGDResult:
     r"""Perturbed gradient descent (a simplified form of Jin et al. 2017), ``n_runs`` runs at once.
 
-    At iteration :math:`k`, if :math:`\|\nabla f(x_k)\| \le g` (``gradient_threshold``) and no kick was
+    At iteration :math:`k`, if :math:`\|\nabla f(x_k)\|` is at most ``gradient_threshold`` and no kick was
     given in the last ``wait`` iterations, the iterate is kicked, :math:`x_k \leftarrow x_k + \xi` with
-    :math:`\xi` uniform in the ball of radius ``radius``; then :math:`x_{k+1} = x_k - \eta \nabla f(x_k)`.
-    Started exactly at a saddle, plain gradient descent never moves (the gradient is zero); the kick
-    puts the iterate off the stable manifold with probability one, and the negative curvature does the
-    rest :cite:p:`jin2017escape`.
+    :math:`\xi` uniform in the ball of radius :math:`r_\xi` (``radius``); then
+    :math:`x_{k+1} = x_k - \eta \nabla f(x_k)`. Started exactly at a saddle, plain gradient descent
+    never moves (the gradient is zero); the kick puts the iterate off the stable manifold with probability
+    one, and the negative curvature does the rest :cite:p:`jin2017escape`.
 
     Parameters
     ----------
     objective : object with ``gradient``
-    start : array_like of shape (d,)
+    start : array_like of shape (n,)
         Common starting point of all runs (e.g. exactly a saddle).
     step : float
         :math:`\eta > 0`.
     n_iter : int
         Number of iterations.
     radius : float
-        Perturbation radius :math:`r > 0`.
+        Kick radius :math:`r_\xi > 0`.
     gradient_threshold : float
-        :math:`g \ge 0`.
+        Gradient norm at or below which a run may be kicked, ``>= 0``.
     wait : int
         Minimum number of iterations between two kicks of the same run (:math:`\ge 1`).
     n_runs : int, default 1
@@ -657,8 +659,8 @@ def perturbed_gradient_descent(objective, start, *, step: float, n_iter: int, ra
         g = objective.gradient(x)
         kick = moving & (np.linalg.norm(g, axis=1) <= gradient_threshold) & (k - last_kick > wait)
         if kick.any():
-            # Uniform in the ball: Gaussian direction, radius r U^{1/d}. The draws are made for all runs
-            # so that the stream of random numbers does not depend on which runs are kicked.
+            # Uniform in the ball: Gaussian direction, radius r_xi U^{1/d} in dimension d (the book's n). The
+            # draws are made for all runs so that the stream of random numbers does not depend on which runs are kicked.
             z = gen.standard_normal((n_runs, d))
             z *= (radius * gen.random(n_runs) ** (1.0 / d) / np.linalg.norm(z, axis=1))[:, None]
             x[kick] += z[kick]
@@ -710,8 +712,8 @@ class BasinMap:
     labels : ndarray of shape (ny, nx)
         Index of the minimizer reached from ``(xs[j], ys[i])`` at ``labels[i, j]``; ``-1`` when the run
         did not end within ``tol`` of a minimizer (e.g. it started on a stable manifold of a saddle).
-    minimizers : ndarray of shape (K, 2)
-    minimizer_values : ndarray of shape (K,)
+    minimizers : ndarray of shape (n_min, 2)
+    minimizer_values : ndarray of shape (n_min,)
     """
 
     xs: np.ndarray
@@ -722,7 +724,7 @@ class BasinMap:
 
     @property
     def fractions(self) -> np.ndarray:
-        """Fraction of grid starts reaching each minimizer, ndarray of shape (K,)."""
+        """Fraction of grid starts reaching each minimizer, ndarray of shape (n_min,)."""
         return np.array([(self.labels == k).mean() for k in range(self.minimizers.shape[0])])
 
     @property
@@ -732,7 +734,7 @@ class BasinMap:
 
     @property
     def global_mask(self) -> np.ndarray:
-        """Which minimizers are global (value within ``1e-9 · max(1, |f_min|)`` of the lowest), shape (K,)."""
+        """Which minimizers are global (value within ``1e-9 · max(1, |f_min|)`` of the lowest), shape (n_min,)."""
         lowest = self.minimizer_values.min()
         return self.minimizer_values <= lowest + 1e-9 * max(1.0, abs(lowest))
 
@@ -754,7 +756,7 @@ def basin_map(objective, minimizers, *, xlim, ylim, resolution: int = 101, step:
     Parameters
     ----------
     objective : object with ``value`` and ``gradient`` on points of shape (..., 2)
-    minimizers : array_like of shape (K, 2)
+    minimizers : array_like of shape (n_min, 2)
         The local minimizers (e.g. those of :func:`find_critical_points`).
     xlim, ylim : (float, float)
         The rectangle.

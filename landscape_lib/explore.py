@@ -134,7 +134,7 @@ def data_landscape(m: int = 6, theta: float = 0.2, p: int = 10_000, seed: int = 
     Draws a low-coherence unit-norm tight frame ``A`` of shape (3, m), data ``Y = AX`` with ``p``
     Bernoulli(θ)–Gaussian samples, and both objectives on :func:`landscape_lib.sphere.lat_lon_mesh`
     ``(25, 49)``; one panel pair of :func:`landscape_lib.viz.dictionary.landscape_convergence`, titled with
-    the largest gap :math:`\\max|f_{\\tilde Y} + \\gamma - f_A|` on the mesh.
+    the largest gap :math:`\\max|f_{\\tilde Y} + \\omega - f_A|` on the mesh.
 
     Parameters
     ----------

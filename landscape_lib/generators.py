@@ -79,9 +79,9 @@ def tight_frame(n: int, m: int, *, low_coherence: bool = False, tol: float = 1e-
     both :math:`\|(n/m)AA^\top - I\|_{\max}` and the column norms are within ``tol``.
 
     With ``low_coherence=True`` the first phase also clips the Gram matrix
-    :math:`G = A^\top A`: off-diagonal entries larger in magnitude than a target
-    :math:`\mu_t` (shrinking from 0.5 towards 1.1× the Welch bound) are clipped to :math:`\pm\mu_t`, and
-    ``A`` is rebuilt from the top ``n`` eigenpairs of the clipped ``G``; the final phase is the plain
+    :math:`A^\top A`: off-diagonal entries larger in magnitude than a target coherence (shrinking from 0.5
+    towards 1.1× the Welch bound) are clipped to plus or minus that target, and
+    ``A`` is rebuilt from the top ``n`` eigenpairs of the clipped Gram matrix; the final phase is the plain
     alternating projection, so the result is still tight to ``tol``.
 
     Parameters
@@ -153,8 +153,8 @@ def _nearest_rotation(B: np.ndarray, A: np.ndarray) -> np.ndarray:
 def harmonic_frame(n: int, m: int) -> np.ndarray:
     r"""Real harmonic frame: rows of the DFT written with cosines and sines, scaled to unit columns.
 
-    Column ``k`` (``k = 0..m-1``) is :math:`\sqrt{2/n}\,(\tfrac{1}{\sqrt2}, \cos\theta_k, \sin\theta_k,
-    \cos 2\theta_k, \sin 2\theta_k, \dots)` with :math:`\theta_k = 2\pi k/m`: a pair of rows per frequency
+    Column ``k`` (``k = 0..m-1``) is :math:`\sqrt{2/n}\,(\tfrac{1}{\sqrt2}, \cos\phi_k, \sin\phi_k,
+    \cos 2\phi_k, \sin 2\phi_k, \dots)` with the angle :math:`\phi_k = 2\pi k/m`: a pair of rows per frequency
     :math:`j = 1, \dots, \lfloor n/2\rfloor`, plus the constant row (weight :math:`1/\sqrt2`) when ``n`` is
     odd. Distinct frequencies :math:`0 < j < m/2` give orthogonal rows of equal norm, so this is an exact
     UNTF. For ``m = n`` even the top frequency :math:`m/2` has no sine row; the rows
@@ -190,8 +190,9 @@ def rotated_bases_frame(n: int, copies: int, angle: float, *, rng=None) -> np.nd
     r"""A deliberately coherent UNTF: ``copies`` orthonormal bases, each rotated from the first by
     a small angle.
 
-    :math:`A = [Q, R Q, R^2 Q, \dots]` with ``Q`` a random orthogonal matrix and
-    :math:`R = \exp(\text{angle}\cdot S)` for a random skew-symmetric ``S`` of spectral norm 1. Each block
+    :math:`A = [Q_0, Q Q_0, Q^2 Q_0, \dots]` with :math:`Q_0` a random orthogonal matrix and
+    :math:`Q = \exp(\text{angle}\cdot\Lambda)` (taken through its polar factor, so orthogonal to round-off)
+    for a random skew-symmetric :math:`\Lambda` of spectral norm 1. Each block
     is an orthonormal basis, so :math:`AA^\top = \text{copies}\cdot I = (m/n) I`: exactly tight, while
     columns of neighbouring blocks are at an angle of at most ``angle``: coherence close to
     :math:`\cos(\text{angle})`. Chapter 2 uses it to show what coherence does to the landscape.
@@ -229,8 +230,9 @@ def rotated_bases_frame(n: int, copies: int, angle: float, *, rng=None) -> np.nd
 def random_orthogonal(n: int, *, rng=None) -> np.ndarray:
     r"""Haar-random orthogonal matrix: the complete dictionary (``m = n``) of chapter 3, section 5.
 
-    The QR factorization :math:`G = QR` of a standard Gaussian matrix, with the signs of the columns of
-    ``Q`` fixed so that ``R`` has a positive diagonal (without the fix ``Q`` is not Haar distributed).
+    The orthogonal factor :math:`Q` of the QR factorization of a standard Gaussian matrix, with the signs
+    of its columns fixed so that the triangular factor has a positive diagonal (without the fix :math:`Q` is
+    not Haar distributed).
 
     Parameters
     ----------

@@ -1,13 +1,14 @@
 r"""MSP: matching, stretching and projection, ℓ4 maximization over the orthogonal group (chapter 3, section 5).
 
 For data :math:`Y = AX` from a *complete* dictionary (``A`` orthogonal, ``m = n``) every column can be found
-at once: maximize :math:`\|W Y\|_4^4` over orthogonal matrices ``W``, whose rows then estimate the columns
+at once: maximize :math:`\|Q Y\|_4^4` over orthogonal matrices :math:`Q`, whose rows then estimate the columns
 of ``A`` up to sign and order (Zhai et al. 2020). :func:`msp` is the power iteration of that problem,
 
-.. math:: W \leftarrow P_{O(n)}\bigl[(W Y)^{\circ 3}\, Y^\top\bigr],
+.. math:: Q \leftarrow P_{\mathrm{O}(n)}\bigl[(Q Y)^{\circ 3}\, Y^\top\bigr],
 
-with :func:`polar_orthogonal` the projection onto :math:`O(n)`. Chapter 3 compares it with recovering the
-columns one at a time on the sphere (:func:`landscape_lib.recovery.recover_dictionary`).
+with :func:`polar_orthogonal` the projection onto the orthogonal group :math:`\mathrm{O}(n)`. (The code
+calls :math:`Q` ``W``: the argument ``W0`` and the result field ``MSPResult.W``.) Chapter 3 compares it
+with recovering the columns one at a time on the sphere (:func:`landscape_lib.recovery.recover_dictionary`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ __all__ = ["polar_orthogonal", "MSPResult", "msp"]
 
 
 def polar_orthogonal(M) -> np.ndarray:
-    r"""Projection onto the orthogonal group: :math:`P_{O(n)}(M) = U V^\top` for :math:`M = U \Sigma V^\top`.
+    r"""Projection onto the orthogonal group: :math:`P_{\mathrm{O}(n)}(M) = U V^\top` for :math:`M = U \Sigma V^\top`.
 
     Parameters
     ----------
@@ -49,14 +50,14 @@ class MSPResult:
     Attributes
     ----------
     W : ndarray of shape (n, n)
-        Final orthogonal iterate; its rows estimate the columns of ``A`` up to sign and order: match them
+        Final orthogonal iterate :math:`Q`; its rows estimate the columns of ``A`` up to sign and order: match them
         with :func:`landscape_lib.recovery.match_columns` ``(A, W, threshold=...)``.
     iterations : int
         Iterations made.
     converged : bool
-        Whether :math:`\|W_{t+1} - W_t\|_F \le` ``tol`` was met.
+        Whether :math:`\|Q_{k+1} - Q_k\|_F \le` ``tol`` was met.
     objective : ndarray of shape (iterations + 1,)
-        :math:`\|W_t \tilde Y\|_4^4 / 4` along the run (with :math:`\tilde Y` from
+        :math:`\|Q_k \tilde Y\|_4^4 / 4` along the run (with :math:`\tilde Y` from
         :func:`landscape_lib.dictionary.normalize_data` only if the caller normalized; MSP itself is scale
         invariant).
     """
@@ -68,19 +69,19 @@ class MSPResult:
 
 
 def msp(Y, *, W0=None, rng=None, max_iter: int = 200, tol: float = 1e-10) -> MSPResult:
-    r"""Matching, stretching and projection: ℓ4 maximization over :math:`O(n)` (Zhai et al. 2020).
+    r"""Matching, stretching and projection: ℓ4 maximization over :math:`\mathrm{O}(n)` (Zhai et al. 2020).
 
     Parameters
     ----------
     Y : array_like of shape (n, p)
         Data from a complete (square, orthogonal) dictionary.
     W0 : array_like of shape (n, n), optional
-        Orthogonal starting point; default a Haar-random one from ``rng``
+        Orthogonal starting point :math:`Q_0`; default a Haar-random one from ``rng``
         (:func:`landscape_lib.generators.random_orthogonal`).
     rng : None, int or numpy.random.Generator
     max_iter : int, default 200
     tol : float, default 1e-10
-        Stop when :math:`\|W_{t+1} - W_t\|_F \le` ``tol``.
+        Stop when :math:`\|Q_{k+1} - Q_k\|_F \le` ``tol``.
 
     Returns
     -------
@@ -90,9 +91,9 @@ def msp(Y, *, W0=None, rng=None, max_iter: int = 200, tol: float = 1e-10) -> MSP
     -----
     The iteration
 
-    .. math:: W \leftarrow P_{O(n)}\bigl[(W Y)^{\circ 3}\, Y^\top\bigr]
+    .. math:: Q \leftarrow P_{\mathrm{O}(n)}\bigl[(Q Y)^{\circ 3}\, Y^\top\bigr]
 
-    is the power iteration of :math:`\max_{W \in O(n)} \|W Y\|_4^4` (projected gradient ascent with an
+    is the power iteration of :math:`\max_{Q \in \mathrm{O}(n)} \|Q Y\|_4^4` (projected gradient ascent with an
     infinite step): one step costs two ``n × n × p`` products and an ``n × n`` SVD. The rows of the
     limit estimate the columns of the dictionary. Chapter 3 compares it with recovering columns one at
     a time on the sphere.

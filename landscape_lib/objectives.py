@@ -25,7 +25,7 @@ with :math:`\zeta = M^\top q`,
   :math:`\mathcal{T} = \sum_i a_i^{\otimes 4}`. Minimizing it maximizes the fourth moment of the
   correlations with the columns: its targets are :math:`\pm a_i`.
 * :class:`DataObjective` is the objective of chapter 3, ``M =`` :math:`\tilde Y`, the data normalized by
-  :func:`landscape_lib.dictionary.normalize_data`, whose expectation is :math:`f_A - \gamma` for a unit-norm
+  :func:`landscape_lib.dictionary.normalize_data`, whose expectation is :math:`f_A - \omega` for a unit-norm
   tight frame (:meth:`DataObjective.offset`).
 * :class:`CumulantObjective` is chapter 3's de-biased data objective, minus a quarter of the sample fourth
   cumulant of :math:`q^\top y`: its expectation is :math:`f_A` exactly, for every dictionary, tight or not,
@@ -309,8 +309,8 @@ class L4Objective:
         return -0.25 * np.sum(z * z, axis=-1)
 
     def _pass(self, q: np.ndarray, work=None):
-        """The gradient pass: :math:`\\zeta = M^\\top q`, :math:`g = M\\zeta^{\\circ 3} = -\\nabla f(q)` and
-        :math:`s = \\langle q, g\\rangle = \\|\\zeta\\|_4^4 = -4 f(q)`; two matrix products.
+        r"""The gradient pass: :math:`\zeta = M^\top q`, ``g`` :math:`= M\zeta^{\circ 3} = -\nabla f(q)` and
+        ``s`` :math:`= \langle q, -\nabla f(q)\rangle = \|\zeta\|_4^4 = -4 f(q)`; two matrix products.
 
         ``work``, for ``q`` of shape (N, n): two float arrays of shape (N', k), N' >= N, that receive ζ and
         ζ³ (the returned ζ is a view of the first). A solver's loop passes the same pair at every iteration:
@@ -421,8 +421,8 @@ class DataObjective(_SampleObjective):
 
     :math:`\tilde Y = (3\theta(1-\theta)p)^{-1/4}\,Y` (:func:`landscape_lib.dictionary.normalize_data`), so
     that for data :math:`Y = AX` from a unit-norm tight frame ``A`` and Bernoulli(θ)–Gaussian codes,
-    :math:`\mathbb{E}_X f_{\tilde Y}(q) = f_A(q) - \gamma` on the whole sphere, with the offset
-    :math:`\gamma = \theta\kappa^2/(4(1-\theta))` of :meth:`offset`, for every ``p`` (``book/formulas.md``).
+    :math:`\mathbb{E}_X f_{\tilde Y}(q) = f_A(q) - \omega` on the whole sphere, with the offset
+    :math:`\omega = \theta\kappa^2/(4(1-\theta))` of :meth:`offset`, for every ``p`` (``book/formulas.md``).
     It is the :class:`L4Objective` of :math:`\tilde Y`: the solvers run on it exactly as on the tensor
     objective (two products with the data per iteration, for all starts at once).
 
@@ -446,8 +446,8 @@ class DataObjective(_SampleObjective):
     """
 
     def offset(self, m: int) -> float:
-        r"""The offset :math:`\gamma = \theta\kappa^2/(4(1-\theta))`, :math:`\kappa = m/n`, of the expectation
-        identity :math:`\mathbb{E} f_{\tilde Y} + \gamma = f_A` for a unit-norm tight frame of ``m`` columns
+        r"""The offset :math:`\omega = \theta\kappa^2/(4(1-\theta))`, :math:`\kappa = m/n`, of the expectation
+        identity :math:`\mathbb{E} f_{\tilde Y} + \omega = f_A` for a unit-norm tight frame of ``m`` columns
         (:func:`landscape_lib.dictionary.normalization_offset`)."""
         return dictionary.normalization_offset(self.n, m, self.theta)
 
@@ -493,7 +493,7 @@ class DataObjective(_SampleObjective):
         return values.reshape((p_arr.size,) + q.shape[:-1])
 
     def gap(self, A, q) -> float:
-        r"""Largest gap :math:`\max_q |f_{\tilde Y}(q) + \gamma - f_A(q)|` over the given points (chapter 3).
+        r"""Largest gap :math:`\max_q |f_{\tilde Y}(q) + \omega - f_A(q)|` over the given points (chapter 3).
 
         Parameters
         ----------
@@ -540,27 +540,26 @@ class CumulantObjective(_SampleObjective):
     :math:`\kappa_4(q^\top y) = \sum_i \langle a_i, q\rangle^4 \kappa_4(x_i) = 3\theta(1-\theta)\|A^\top q\|_4^4`
     for *every* ``A``: the term :math:`3\theta^2\|A^\top q\|_2^4` of the fourth moment
     (:func:`landscape_lib.dictionary.expected_fourth_moment`), constant on the sphere only for a tight frame,
-    is exactly what :math:`-3(\mathbb{E}(q^\top y)^2)^2` removes. With :math:`z_j = q^\top y_j` the unbiased
+    is exactly what :math:`-3(\mathbb{E}(q^\top y)^2)^2` removes. Over the samples :math:`y_j` the unbiased
     sample cumulant (zero mean known) is
 
     .. math::
 
-        \hat\kappa_4 = \frac{(p+2)\sum_j z_j^4 - 3\bigl(\sum_j z_j^2\bigr)^2}{p(p-1)}
-        = \frac1p\sum_j z_j^4 - 3\Bigl(\frac1p\sum_j z_j^2\Bigr)^2 + O(1/p),
+        \hat\kappa_4 = \frac{(p+2)\sum_j (q^\top y_j)^4 - 3\bigl(\sum_j (q^\top y_j)^2\bigr)^2}{p(p-1)}
+        = \frac1p\sum_j (q^\top y_j)^4 - 3\Bigl(\frac1p\sum_j (q^\top y_j)^2\Bigr)^2 + O(1/p),
 
-    whose expectation is :math:`\kappa_4(q^\top y)` exactly (the plug-in version
-    ``mean(z**4) - 3 * mean(z**2)**2`` is biased by :math:`-3\operatorname{Var}(z^2)/p`). In terms of the
-    normalized data :math:`\tilde Y` (:func:`landscape_lib.dictionary.normalize_data`) and
-    :math:`\zeta = \tilde Y^\top q`, :math:`\rho = \|\zeta\|_2^2`,
+    whose expectation is :math:`\kappa_4(q^\top y)` exactly (the plug-in version, the first two terms on the
+    right, is biased by :math:`-3\operatorname{Var}((q^\top y)^2)/p`). In terms of the normalized data :math:`\tilde Y`
+    (:func:`landscape_lib.dictionary.normalize_data`) and :math:`\zeta = \tilde Y^\top q`,
 
     .. math::
 
-        f_{\kappa_4}(q) = -\tfrac14\bigl(a\|\zeta\|_4^4 - b\rho^2\bigr), \qquad a = \frac{p+2}{p-1},\quad
-        b = \frac{3}{p-1},
+        f_{\kappa_4}(q) = -\frac14\Bigl(\frac{p+2}{p-1}\|\zeta\|_4^4 - \frac{3}{p-1}\|\zeta\|_2^4\Bigr),
 
-        \nabla f_{\kappa_4}(q) = -\tilde Y\bigl(a\,\zeta^{\circ 3} - b\rho\,\zeta\bigr), \qquad
-        \nabla^2 f_{\kappa_4}(q) = -\tilde Y\bigl(3a\operatorname{diag}(\zeta^{\circ 2})
-            - b(\rho I + 2\zeta\zeta^\top)\bigr)\tilde Y^\top ,
+        \nabla f_{\kappa_4}(q) = -\tilde Y\Bigl(\frac{p+2}{p-1}\,\zeta^{\circ 3}
+            - \frac{3}{p-1}\|\zeta\|_2^2\,\zeta\Bigr), \qquad
+        \nabla^2 f_{\kappa_4}(q) = -\tilde Y\Bigl(\frac{3(p+2)}{p-1}\operatorname{diag}(\zeta^{\circ 2})
+            - \frac{3}{p-1}\bigl(\|\zeta\|_2^2 I + 2\zeta\zeta^\top\bigr)\Bigr)\tilde Y^\top ,
 
     and :math:`\mathbb{E} f_{\kappa_4}(q) = f_A(q) = -\tfrac14\|A^\top q\|_4^4` for every ``q`` in
     :math:`\mathbb{R}^n`: no offset, no tight frame, and the same Euclidean gradient in expectation as the
@@ -640,8 +639,8 @@ class CumulantObjective(_SampleObjective):
         return -0.25 * (self._a * np.sum(z * z, axis=-1) - self._b * np.sum(z, axis=-1) ** 2)
 
     def _pass(self, q: np.ndarray, work=None):
-        """:math:`\\zeta = \\tilde Y^\\top q`, :math:`g = -\\nabla f = \\tilde Y(a\\zeta^{\\circ 3} - b\\rho\\zeta)` and
-        :math:`s = \\langle q, g\\rangle = -4f`: two matrix products, as for :class:`L4Objective`."""
+        r""":math:`\zeta = \tilde Y^\top q`, ``g`` :math:`= -\nabla f` (module formula) and
+        ``s`` :math:`= \langle q, -\nabla f\rangle = -4f`: two matrix products, as for :class:`L4Objective`."""
         if work is None:
             z = q @ self._M
             w = z * z
@@ -672,7 +671,8 @@ class CumulantObjective(_SampleObjective):
 
 
 def tensor_form(T, q) -> np.ndarray:
-    r"""Evaluate the quartic form :math:`\mathcal{T}(q, q, q, q) = \sum_{abcd} T_{abcd} q_a q_b q_c q_d`.
+    r"""Evaluate the quartic form :math:`\mathcal{T}(q, q, q, q) = \sum_{j_1 j_2 j_3 j_4}
+    \mathcal{T}_{j_1 j_2 j_3 j_4} q_{j_1} q_{j_2} q_{j_3} q_{j_4}` of the array ``T`` :math:`= \mathcal{T}`.
 
     Parameters
     ----------

@@ -496,7 +496,8 @@ def rates_at_cells(grid: RecoveryGrid, n_values, m_values, thresholds, *, baseli
 
 
 def format_rate(rate: float) -> str:
-    """A rate as printed in the chapters' tables: two decimals in four characters; NaN as ``-`` right-aligned in four characters.
+    """A rate as printed in the chapters' tables: two decimals in four characters; NaN as ``-`` right-aligned in
+    four characters.
 
     Parameters
     ----------

@@ -7,24 +7,24 @@ points of shape ``(..., n)``, the argument order of :func:`landscape_lib.euclide
 plane. It runs every start at once, with the objective's gradient pass (two matrix products of shapes
 ``(N, n) @ (n, k)`` and ``(N, k) @ (k, n)`` per iteration, one BLAS thread), and drops each start from the
 batch as soon as it has converged (Riemannian gradient norm :math:`\|\operatorname{grad} f(q)\|_2 <`
-``tol`` :math:`\cdot\,\sigma`), so the cost follows the starts still running, not the slowest one.
+``tol`` :math:`\cdot\,\varsigma`), so the cost follows the starts still running, not the slowest one.
 
-Every tolerance is relative to the objective's scale :math:`\sigma` (:func:`objective_scale`), which is
-homogeneous of degree 4 in the data like ``f`` itself: multiplying the columns by :math:`c > 0` multiplies
-``f``, its gradient, its Hessian and :math:`\sigma` by :math:`c^4`, so the solvers take the same steps, stop
+Every tolerance is relative to the objective's scale :math:`\varsigma` (:func:`objective_scale`), which is
+homogeneous of degree 4 in the data like ``f`` itself: multiplying the columns by :math:`t > 0` multiplies
+``f``, its gradient, its Hessian and :math:`\varsigma` by :math:`t^4`, so the solvers take the same steps, stop
 at the same iteration and return the same points (up to round-off) at every scale. For unit-norm columns
-(chapter 2, the tensor objectives of chapter 3) :math:`\sigma = 1`, and the relative tolerances are the absolute
-ones of earlier versions; for data from a unit-norm dictionary (chapter 3) :math:`\sigma` is 1 up to sampling
+(chapter 2, the tensor objectives of chapter 3) :math:`\varsigma = 1`, and the relative tolerances are the absolute
+ones of earlier versions; for data from a unit-norm dictionary (chapter 3) :math:`\varsigma` is 1 up to sampling
 error.
 
 * :func:`gradient_descent` — Riemannian gradient descent (or ascent) with the step rule
-  :math:`\tau_k = \eta / \langle q_k, -\nabla f(q_k)\rangle` (:math:`= \eta/\|\zeta_k\|_4^4` for the ℓ4
-  objectives, :math:`\zeta_k = M^\top q_k`), :math:`q_{k+1} = R_{q_k}(-\tau_k \operatorname{grad} f(q_k))`.
+  :math:`\eta_k = \eta / \langle q_k, -\nabla f(q_k)\rangle` (:math:`= \eta/\|\zeta_k\|_4^4` for the ℓ4
+  objectives, :math:`\zeta_k = M^\top q_k`), :math:`q_{k+1} = R_{q_k}(-\eta_k \operatorname{grad} f(q_k))`.
   The rule is scale invariant (``f`` is homogeneous of degree 4 in ``M``); :math:`\eta = 1` is exactly the
   power iteration.
 * :func:`power_iteration` — :math:`q_{k+1} = -\nabla f(q_k)/\|\nabla f(q_k)\|_2`, for the ℓ4 objectives
   :math:`M\zeta_k^{\circ 3} / \|M\zeta_k^{\circ 3}\|_2` (the book's Formulas appendix, ``book/formulas.md``:
-  Riemannian GD with :math:`\tau = 1/\|\zeta\|_4^4`).
+  Riemannian GD with :math:`\eta_k = 1/\|\zeta_k\|_4^4`).
 * :func:`newton` — Riemannian Newton's method on :math:`\operatorname{grad} f = 0`, which converges to
   the nearby critical point whatever its type (used to find saddles and maxima, chapter 2).
 
@@ -72,7 +72,7 @@ class SolverResult:
     grad_norm_path : ndarray of shape (T + 1,) + S, or None
         With ``record=True``: gradient norms per iteration, NaN after a start has stopped.
     scale : float or None
-        The objective's scale :math:`\sigma` that the tolerances were relative to (:func:`objective_scale`, or
+        The objective's scale :math:`\varsigma` that the tolerances were relative to (:func:`objective_scale`, or
         the ``scale`` passed to the solver).
     """
 
@@ -88,45 +88,46 @@ class SolverResult:
 
 
 def objective_scale(objective) -> float:
-    r"""The scale :math:`\sigma` of an ℓ4 objective: the unit of every tolerance of the solvers and searches.
+    r"""The scale :math:`\varsigma` of an ℓ4 objective: the unit of every tolerance of the solvers and searches.
 
     ``f``, its gradients and its Hessians are homogeneous of degree 4 in the columns, so an absolute tolerance
     means something different at every scale (at :math:`10^{-3}A` every gradient norm is :math:`10^{-12}` times
     smaller, and a start would count as converged where it began). The solvers and
-    :mod:`landscape_lib.sphere_critical` therefore compare gradient norms with ``tol`` :math:`\cdot\,\sigma`
-    and Hessian eigenvalues with ``eig_tol`` :math:`\cdot\,\sigma`, where :math:`\sigma` is the size of the
+    :mod:`landscape_lib.sphere_critical` therefore compare gradient norms with ``tol`` :math:`\cdot\,\varsigma`
+    and Hessian eigenvalues with ``eig_tol`` :math:`\cdot\,\varsigma`, where :math:`\varsigma` is the size of the
     columns of the dictionary behind the objective,
 
     .. math::
 
-        \sigma(A) = \Bigl(\frac{\sum_i \|a_i\|_2^4}{\sum_i \|a_i\|_2^2}\Bigr)^2 ,
+        \varsigma(A) = \Bigl(\frac{\sum_i \|a_i\|_2^4}{\sum_i \|a_i\|_2^2}\Bigr)^2 ,
 
     the square of the mean squared column norm, weighted by the squared norms. It is homogeneous of degree 4
-    (:math:`\sigma(cA) = c^4\sigma(A)`), lies between :math:`\min_i\|a_i\|^4` and :math:`\max_i\|a_i\|^4`, and
-    equals :math:`c^4` when every column has norm :math:`c`: :math:`\sigma = 1` for the unit-norm columns of
+    (:math:`\varsigma(tA) = t^4\varsigma(A)`), lies between :math:`\min_i\|a_i\|^4` and :math:`\max_i\|a_i\|^4`,
+    and equals :math:`t^4` when every column has norm :math:`t`: :math:`\varsigma = 1` for the unit-norm columns of
     the book, where the relative tolerances are the absolute ones of earlier versions.
 
     * For :class:`~landscape_lib.objectives.TensorObjective` (and any ``L4Objective`` of a matrix of
-      components) the columns are given: :math:`\sigma` of :attr:`~landscape_lib.objectives.L4Objective.matrix`.
+      components) the columns are given: :math:`\varsigma` of :attr:`~landscape_lib.objectives.L4Objective.matrix`.
     * For :class:`~landscape_lib.objectives.DataObjective` and
       :class:`~landscape_lib.objectives.CumulantObjective` the columns of the matrix are samples, each of
       size about :math:`p^{-1/4}`, and the landscape is that of the unknown dictionary ``A`` (:math:`\mathbb{E}
-      f_{\tilde Y} = f_A - \gamma`, :math:`\mathbb{E} f_{\kappa_4} = f_A`). :math:`\sigma(A)` is estimated
+      f_{\tilde Y} = f_A - \omega`, :math:`\mathbb{E} f_{\kappa_4} = f_A`). :math:`\varsigma(A)` is estimated
       from the second and fourth moments of the data under the model the normalization assumes (:math:`y =
       Ax`, Bernoulli(θ)–Gaussian codes): :math:`\mathbb{E}\|y\|^2 = \theta\sum_i\|a_i\|^2` and the fourth
-      cumulant :math:`\sum_{a,b}\kappa_4(y)_{aabb} = 3\theta(1-\theta)\sum_i\|a_i\|^4`. With the normalized
-      samples :math:`\tilde y_j` (:math:`\tilde Y = (3\theta(1-\theta)p)^{-1/4}Y`), :math:`T_2 = \sum_j\|\tilde
-      y_j\|^2`, :math:`F_4 = \sum_j\|\tilde y_j\|^4` and :math:`C = \tilde Y\tilde Y^\top`,
+      cumulant :math:`\sum_{k,l}\kappa_4(y)_{kkll} = 3\theta(1-\theta)\sum_i\|a_i\|^4`. With the normalized
+      samples :math:`\tilde y_j` (:math:`\tilde Y = (3\theta(1-\theta)p)^{-1/4}Y`),
 
       .. math::
 
-          \widehat{\textstyle\sum_i}\|a_i\|^2 = T_2\sqrt{\frac{3(1-\theta)}{\theta p}}, \qquad
-          \widehat{\textstyle\sum_i}\|a_i\|^4 = \frac{(p+2)F_4 - T_2^2 - 2\|C\|_F^2}{p-1}
+          \widehat{\textstyle\sum_i}\|a_i\|^2 = \sqrt{\frac{3(1-\theta)}{\theta p}}\,\sum_j\|\tilde y_j\|^2,
+          \qquad
+          \widehat{\textstyle\sum_i}\|a_i\|^4 = \frac{(p+2)\sum_j\|\tilde y_j\|^4 - \bigl(\sum_j\|\tilde
+          y_j\|^2\bigr)^2 - 2\|\tilde Y\tilde Y^\top\|_F^2}{p-1}
 
-      (the unbiased sample cumulant with known zero mean, as in ``CumulantObjective``), and :math:`\sigma` is
+      (the unbiased sample cumulant with known zero mean, as in ``CumulantObjective``), and :math:`\varsigma` is
       their ratio squared. For data from a unit-norm dictionary it is 1 up to sampling error (0.69 to 1.71
       over the runs of chapter 3). Where the data show no fourth-order signal (the second estimate
-      :math:`\le 0`, or :math:`p < 2`) :math:`\sigma` is instead the mean of :math:`\|\tilde Y^\top q\|_4^4` over
+      :math:`\le 0`, or :math:`p < 2`) :math:`\varsigma` is instead the mean of :math:`\|\tilde Y^\top q\|_4^4` over
       the sphere, :math:`3F_4/(n(n+2))`. Both are homogeneous of degree 4 in ``Y``.
 
     Parameters
@@ -136,12 +137,12 @@ def objective_scale(objective) -> float:
     Returns
     -------
     float
-        :math:`\sigma > 0`.
+        :math:`\varsigma > 0`.
 
     Raises
     ------
     ValueError
-        If ``objective`` is not an ℓ4 objective, or :math:`\sigma` is not a finite positive number.
+        If ``objective`` is not an ℓ4 objective, or :math:`\varsigma` is not a finite positive number.
     """
     _check_objective(objective)
     M = objective.matrix
@@ -189,8 +190,8 @@ def gradient_descent(objective, starts, *, step: float = 1.0, ascent: bool = Fal
 
     .. math::
 
-        q_{k+1} = \frac{q_k \mp \tau_k \operatorname{grad} f(q_k)}{\|q_k \mp \tau_k \operatorname{grad}
-        f(q_k)\|_2}, \qquad \tau_k = \frac{\eta}{\langle q_k, -\nabla f(q_k)\rangle}
+        q_{k+1} = \frac{q_k \mp \eta_k \operatorname{grad} f(q_k)}{\|q_k \mp \eta_k \operatorname{grad}
+        f(q_k)\|_2}, \qquad \eta_k = \frac{\eta}{\langle q_k, -\nabla f(q_k)\rangle}
         = \frac{\eta}{\|M^\top q_k\|_4^4},
 
     for :math:`f(q) = -\tfrac14\|M^\top q\|_4^4` (``-`` descent, ``+`` ascent). For descent,
@@ -199,13 +200,13 @@ def gradient_descent(objective, starts, *, step: float = 1.0, ascent: bool = Fal
 
     A fixed :math:`\eta` does not converge for every frame: ascent at :math:`\eta = 1/2` on random unit columns
     (``n = 6``, ``m = 15``) falls into period-2 cycles from every start (chapter 2). With
-    ``line_search=True`` each step starts from :math:`\tau_k = \eta/\|M^\top q_k\|_4^4` and is halved
+    ``line_search=True`` each step starts from :math:`\eta_k = \eta/\|M^\top q_k\|_4^4` and is halved
     (Armijo backtracking along the retraction, batched over the starts still running) until
 
     .. math::
 
-        \pm\bigl(f(R_{q_k}(\mp\tau_k \operatorname{grad} f(q_k))) - f(q_k)\bigr)
-        \le -c\,\tau_k \|\operatorname{grad} f(q_k)\|_2^2 \qquad (c = ``armijo``),
+        \pm\bigl(f(R_{q_k}(\mp\eta_k \operatorname{grad} f(q_k))) - f(q_k)\bigr)
+        \le -\mathrm{armijo}\cdot\eta_k \|\operatorname{grad} f(q_k)\|_2^2
 
     so ``f`` decreases (ascent: increases) by a sufficient amount at every step; ``f`` is smooth and bounded on
     the compact sphere, so :math:`\|\operatorname{grad} f(q_k)\| \to 0` for every frame, tight or not, and
@@ -223,14 +224,14 @@ def gradient_descent(objective, starts, *, step: float = 1.0, ascent: bool = Fal
     ascent : bool, default False
         Climb ``f`` instead of descending.
     tol : float, default 1e-8
-        Stop a start when its Riemannian gradient norm is below ``tol`` :math:`\cdot\,\sigma` (relative to the
-        objective's scale :math:`\sigma`, see ``scale``).
+        Stop a start when its Riemannian gradient norm is below ``tol`` :math:`\cdot\,\varsigma` (relative to the
+        objective's scale :math:`\varsigma`, see ``scale``).
     max_iter : int, default 1000
         Largest number of steps per start.
     polish : bool, default False
         Descent only: switch to Newton steps near strict local minimizers (see the module notes).
     polish_below : float, default 1e-3
-        Gradient norm, relative to :math:`\sigma` like ``tol``, below which a start tries Newton steps.
+        Gradient norm, relative to :math:`\varsigma` like ``tol``, below which a start tries Newton steps.
     polish_after : int, default 50
         Iteration from which Newton steps are tried: only the slow tail of starts is polished (a start
         that converges quickly does not pay for second-order steps).
@@ -239,14 +240,14 @@ def gradient_descent(objective, starts, *, step: float = 1.0, ascent: bool = Fal
     line_search : bool, default False
         Armijo backtracking from the relative step ``step`` (see above): converges for any frame.
     armijo : float, default 1e-4
-        Sufficient-decrease constant :math:`c \in (0, 1)`.
+        Sufficient-decrease constant of the Armijo test above, in ``(0, 1)``.
     max_backtracks : int, default 40
         Halvings per step at most; a step still failing then (a gradient at round-off level) is taken as is.
     scale : float, optional
-        The objective's scale :math:`\sigma > 0`, the unit of ``tol`` and ``polish_below``; default
+        The objective's scale :math:`\varsigma > 0`, the unit of ``tol`` and ``polish_below``; default
         :func:`objective_scale` (1 for unit-norm columns). The step rule is scale invariant by itself, so with
         the default the iterates, iteration counts and limits do not change when the columns are multiplied by
-        any :math:`c > 0` (up to round-off).
+        any :math:`t > 0` (up to round-off).
 
     Returns
     -------
@@ -305,9 +306,9 @@ def power_iteration(objective, starts, *, tol: float = 1e-8, max_iter: int = 100
     For the ℓ4 objectives :math:`-\nabla f(q) = M (M^\top q)^{\circ 3}`: it is Riemannian gradient descent
     with step :math:`1/\|M^\top q_k\|_4^4` (:func:`gradient_descent` with ``step=1``), the classical
     algorithm for tensor decomposition (Anandkumar et al. 2014). Parameters (``tol`` and ``polish_below``
-    relative to the objective's scale :math:`\sigma`, :func:`objective_scale`), result and errors as in
-    :func:`gradient_descent`. The iteration is invariant under :math:`A \to cA`, and so, with the relative
-    tolerances, is everything it returns but ``values`` and ``grad_norms`` (multiplied by :math:`c^4`).
+    relative to the objective's scale :math:`\varsigma`, :func:`objective_scale`), result and errors as in
+    :func:`gradient_descent`. The iteration is invariant under :math:`A \to tA`, and so, with the relative
+    tolerances, is everything it returns but ``values`` and ``grad_norms`` (multiplied by :math:`t^4`).
     """
 
     def update(q, g, s):
@@ -321,10 +322,10 @@ def newton(objective, starts, *, tol: float = 1e-10, max_iter: int = 50, max_ste
            record: bool = False, scale: float | None = None) -> SolverResult:
     r"""Riemannian Newton's method for :math:`\operatorname{grad} f(q) = 0` from many starts at once.
 
-    Each step solves :math:`\operatorname{Hess} f(q)[d] = -\operatorname{grad} f(q)` on the tangent
-    space (as the nonsingular system :math:`(\operatorname{Hess} f(q) + \sigma q q^\top) d =
-    -\operatorname{grad} f(q)`, whose solution is tangent; the radial eigenvalue :math:`\sigma` is of the size of
-    the tangent ones at every scale), shortens ``d`` to at most ``max_step``, and
+    Each step solves :math:`\operatorname{Hess} f(q)[\Delta q] = -\operatorname{grad} f(q)` on the tangent
+    space (as the nonsingular system :math:`(\operatorname{Hess} f(q) + \varsigma\, q q^\top)\,\Delta q =
+    -\operatorname{grad} f(q)`, whose solution is tangent; the radial eigenvalue :math:`\varsigma` is of the size
+    of the tangent ones at every scale), shortens :math:`\Delta q` to at most ``max_step``, and
     retracts. Newton's method is attracted by critical points of every type, so from many random starts it
     finds saddles and maximizers as well as minimizers (chapter 2). Starts that do not converge within
     ``max_iter`` (e.g. near a degenerate point) are reported with ``converged=False``.
@@ -335,16 +336,16 @@ def newton(objective, starts, *, tol: float = 1e-10, max_iter: int = 50, max_ste
     starts : array_like of shape (..., n)
         Unit-norm starting points.
     tol : float, default 1e-10
-        Stop a start when its Riemannian gradient norm is below ``tol`` :math:`\cdot\,\sigma`.
+        Stop a start when its Riemannian gradient norm is below ``tol`` :math:`\cdot\,\varsigma`.
     max_iter : int, default 50
     max_step : float, default 0.5
         Largest tangent step length.
     record : bool, default False
         Keep the whole path.
     scale : float, optional
-        The objective's scale :math:`\sigma > 0`; default :func:`objective_scale`. Newton's step is scale
+        The objective's scale :math:`\varsigma > 0`; default :func:`objective_scale`. Newton's step is scale
         invariant, so with the default the iterates do not change when the columns are multiplied by
-        :math:`c > 0`.
+        :math:`t > 0`.
 
     Returns
     -------
@@ -361,7 +362,8 @@ def newton(objective, starts, *, tol: float = 1e-10, max_iter: int = 50, max_ste
 
 
 def _newton_direction(objective, q, g_r, s, z, sigma):
-    """Tangent Newton steps ``d`` for rows ``q`` (any critical type), and the mask of finite steps."""
+    r"""Tangent Newton steps :math:`\Delta q` (``d``) for rows ``q`` (any critical type), and the mask of finite
+    steps."""
     # Solve (Hess f(q) + sigma q q^T) d = -grad f(q) in the eigenbasis: the matrix is nonsingular where Hess f
     # is on the tangent space, and d is tangent because grad f is. The radial eigenvalue is sigma, not 1: with
     # 1 at the scale 1e-12 (A -> 1e-3 A) eigh would resolve the tangent eigenvalues only to 1e-16 absolute.
@@ -373,7 +375,7 @@ def _newton_direction(objective, q, g_r, s, z, sigma):
 
 
 def _newton_cg(objective, q, g_r, s, z, iters, sigma):
-    r"""Truncated conjugate gradients for the Newton system :math:`\operatorname{Hess} f(q)[d] =
+    r"""Truncated conjugate gradients for the Newton system :math:`\operatorname{Hess} f(q)[\Delta q] =
     -\operatorname{grad} f(q)` on the tangent spaces, batched over rows, with the objective's Hessian-vector
     products only (two matrix products each, the cost of one first-order step). Rows where CG meets
     nonpositive curvature are flagged ``ok = False`` (not in the basin of a strict local minimizer)."""

@@ -125,13 +125,14 @@ def lat_lon_mesh(rows: int = 25, cols: int = 49) -> np.ndarray:
 
     .. math::
 
-        q_{jk} = (\cos\phi_j \cos\lambda_k,\ \cos\phi_j \sin\lambda_k,\ \sin\phi_j), \qquad
-        \phi_j \in [-\tfrac{\pi}{2}, \tfrac{\pi}{2}],\ \lambda_k \in [-\pi, \pi]
+        q_{jk} = (\cos\mathrm{lat}_j \cos\mathrm{lon}_k,\ \cos\mathrm{lat}_j \sin\mathrm{lon}_k,\
+        \sin\mathrm{lat}_j), \qquad
+        \mathrm{lat}_j \in [-\tfrac{\pi}{2}, \tfrac{\pi}{2}],\ \mathrm{lon}_k \in [-\pi, \pi]
 
-    on equally spaced latitudes :math:`\phi_j` (the poles included) and longitudes :math:`\lambda_k` (the
-    meridian :math:`\lambda = \pm\pi` twice, so that a surface drawn through the grid closes). The points
-    the sphere figures colour and, in chapter 3, the points over which the largest gap between the data and
-    tensor landscapes is measured.
+    on equally spaced latitudes :math:`\mathrm{lat}_j` (the poles included) and longitudes
+    :math:`\mathrm{lon}_k` (the meridian :math:`\mathrm{lon} = \pm\pi` twice, so that a surface drawn through
+    the grid closes). The points the sphere figures colour and, in chapter 3, the points over which the
+    largest gap between the data and tensor landscapes is measured.
 
     Parameters
     ----------
@@ -193,8 +194,8 @@ def retract(q, v) -> np.ndarray:
 def tangent_basis(q) -> np.ndarray:
     r"""Orthonormal basis of the tangent space :math:`T_q` for every point.
 
-    Uses the Householder reflection :math:`H = I - 2 w w^\top` that maps ``q`` to
-    :math:`\pm e_k` (``k`` the largest coordinate of ``|q|``); the columns of ``H`` other than the
+    Uses the Householder reflection :math:`I - 2 u u^\top` (:math:`u` a unit vector) that maps ``q`` to
+    :math:`\pm e_k` (``k`` the largest coordinate of ``|q|``); the columns of the reflection other than the
     ``k``-th are orthonormal and orthogonal to ``q``.
 
     Parameters
@@ -338,7 +339,7 @@ def _tangent_basis(q: np.ndarray) -> np.ndarray:
     w = q + s * ek  # reflect q onto -s e_k; |q_k| >= 1/sqrt(n) keeps w far from 0
     w = w / np.linalg.norm(w, axis=-1, keepdims=True)
     h = np.eye(n) - 2.0 * w[..., :, None] * w[..., None, :]
-    # Drop column k of H: the remaining n - 1 columns span the tangent space.
+    # Drop column k of the reflection h: the remaining n - 1 columns span the tangent space.
     keep = np.ones(q.shape, dtype=bool)
     np.put_along_axis(keep, k[..., None], False, axis=-1)
     cols = np.broadcast_to(np.arange(n), q.shape[:-1] + (n,))

@@ -10,19 +10,19 @@ collects the limits of three solvers from many random starts:
 * Riemannian Newton's method on :math:`\operatorname{grad} f = 0`, attracted by critical points of every
   type, which is how the saddles are found;
 
-polishes every limit with Newton steps to a gradient norm below ``tol`` :math:`\cdot\,\sigma`, merges ``q`` with
+polishes every limit with Newton steps to a gradient norm below ``tol`` :math:`\cdot\,\varsigma`, merges ``q`` with
 ``-q`` (``f`` is even) with :func:`landscape_lib.critical.deduplicate`, and classifies each point by the
 eigenvalues of its tangent-space Hessian :math:`B^\top \operatorname{Hess} f(q) B` into a
 :class:`landscape_lib.critical.CriticalPoints` (``antipodal=True``), an eigenvalue counting as zero when
-:math:`|\lambda| \le` ``eig_tol`` :math:`\cdot\,\sigma`. Both tolerances are relative to the objective's scale
-:math:`\sigma` (:func:`landscape_lib.solvers.objective_scale`, :math:`\sigma(cA) = c^4\sigma(A)`, 1 for
-unit-norm columns): gradients and Hessians of ``f`` scale like :math:`\sigma`, and so the search finds the
-same points with the same types for ``A`` and ``cA``, every :math:`c > 0`. Random starts can miss a critical point
+:math:`|\lambda| \le` ``eig_tol`` :math:`\cdot\,\varsigma`. Both tolerances are relative to the objective's scale
+:math:`\varsigma` (:func:`landscape_lib.solvers.objective_scale`, :math:`\varsigma(tA) = t^4\varsigma(A)`, 1 for
+unit-norm columns): gradients and Hessians of ``f`` scale like :math:`\varsigma`, and so the search finds the
+same points with the same types for ``A`` and :math:`tA`, every :math:`t > 0`. Random starts can miss a critical point
 with a tiny basin; the search is a numerical experiment, and the orthogonal case (closed form,
 ``book/formulas.md``) is the test that it finds everything there. :func:`search_until_stable` repeats the
 search with independent starts until a round adds no new point (a stopping rule, not a proof of
 completeness: the Euler characteristic :math:`\#\min - \#\text{saddle} + \#\max = 2` of the sphere
-:math:`S^2` is necessary, not sufficient, since missing a saddle together with a minimizer keeps it).
+:math:`\mathbb{S}^2` is necessary, not sufficient, since missing a saddle together with a minimizer keeps it).
 
 :func:`escape_iterations` measures how long perturbed Riemannian gradient descent needs to leave a certified
 saddle (chapter 2, against the law of chapter 1).
@@ -67,10 +67,10 @@ def classify_points(objective, q, *, eig_tol: float = 1e-6, scale: float | None 
     q : array_like of shape (U, n)
         Unit-norm (approximate) critical points, distinct up to sign.
     eig_tol : float, default 1e-6
-        Eigenvalues with :math:`|\lambda| \le` ``eig_tol`` :math:`\cdot\,\sigma` count as zero (type
+        Eigenvalues with :math:`|\lambda| \le` ``eig_tol`` :math:`\cdot\,\varsigma` count as zero (type
         ``DEGENERATE``).
     scale : float, optional
-        The objective's scale :math:`\sigma > 0`; default :func:`landscape_lib.solvers.objective_scale` (1 for
+        The objective's scale :math:`\varsigma > 0`; default :func:`landscape_lib.solvers.objective_scale` (1 for
         unit-norm columns).
 
     Returns
@@ -94,16 +94,16 @@ def find_critical_points(objective, *, n_starts: int = 300, tol: float = 1e-10, 
     Runs descent (power iteration), ascent (Riemannian gradient ascent with Armijo backtracking, which
     converges for any frame; a fixed relative step can cycle) and Newton's
     method, each from ``n_starts`` random starts, polishes every converged limit with Newton steps, keeps
-    the points with :math:`\|\operatorname{grad} f\| <` ``tol`` :math:`\cdot\,\sigma`, merges :math:`\pm q` and
+    the points with :math:`\|\operatorname{grad} f\| <` ``tol`` :math:`\cdot\,\varsigma`, merges :math:`\pm q` and
     points closer than ``dedup_tol``, and classifies them (:func:`classify_points`). Cost grows like
     ``n_starts · n² m``: meant for small ``n`` (chapter 2 draws ``n = 3``).
 
     Every tolerance that compares a gradient norm or an eigenvalue is relative to the objective's scale
-    :math:`\sigma` (:func:`landscape_lib.solvers.objective_scale`): for :math:`A \to cA` the values,
-    gradients, Hessians and :math:`\sigma` all gain the factor :math:`c^4` and the three solvers are scale
+    :math:`\varsigma` (:func:`landscape_lib.solvers.objective_scale`): for :math:`A \to tA` the values,
+    gradients, Hessians and :math:`\varsigma` all gain the factor :math:`t^4` and the three solvers are scale
     invariant, so the result has the same points (up to round-off), types and counts at every scale
-    :math:`c > 0`; ``dedup_tol`` is a distance on the sphere and needs no scale. For unit-norm columns
-    :math:`\sigma = 1`.
+    :math:`t > 0`; ``dedup_tol`` is a distance on the sphere and needs no scale. For unit-norm columns
+    :math:`\varsigma = 1`.
 
     Parameters
     ----------
@@ -112,14 +112,14 @@ def find_critical_points(objective, *, n_starts: int = 300, tol: float = 1e-10, 
     n_starts : int, default 300
         Random starts per solver.
     tol : float, default 1e-10
-        Gradient norm, relative to :math:`\sigma`, below which a point counts as critical.
+        Gradient norm, relative to :math:`\varsigma`, below which a point counts as critical.
     dedup_tol : float, default 1e-6
         Distance below which two points (up to sign) are the same.
     eig_tol : float, default 1e-6
-        Zero tolerance for the tangent Hessian eigenvalues, relative to :math:`\sigma`.
+        Zero tolerance for the tangent Hessian eigenvalues, relative to :math:`\varsigma`.
     rng : None, int or numpy.random.Generator
     scale : float, optional
-        The objective's scale :math:`\sigma > 0`; default :func:`landscape_lib.solvers.objective_scale`.
+        The objective's scale :math:`\varsigma > 0`; default :func:`landscape_lib.solvers.objective_scale`.
 
     Returns
     -------
@@ -127,7 +127,7 @@ def find_critical_points(objective, *, n_starts: int = 300, tol: float = 1e-10, 
         One row per pair :math:`\pm q` (``antipodal=True``: ``counts()`` counts both), sorted by type
         (minimizers, saddles, maximizers, degenerate), then by value, then by coordinates; ``hits`` counts
         the polished limits merged into each point, ``n_starts`` the starts of all three solvers; ``scale``
-        is :math:`\sigma` and ``eig_tol`` the absolute tolerance ``eig_tol * scale``.
+        is :math:`\varsigma` and ``eig_tol`` the absolute tolerance ``eig_tol * scale``.
     """
     _check_objective(objective)
     check_positive(n_starts, "n_starts", integer=True)
@@ -161,7 +161,7 @@ class StableSearch:
     ----------
     critical : landscape_lib.critical.CriticalPoints
         The union of all rounds, classified (``hits``: limits merged into each point over all rounds).
-    new_per_round : ndarray of shape (R,), dtype int
+    new_per_round : ndarray of shape (n_rounds,), dtype int
         Distinct points (pairs ``±q``) that each round added to the union; the last ``patience`` entries are 0
         when ``stable``.
     stable : bool
@@ -202,7 +202,7 @@ def search_until_stable(objective, *, n_starts: int = 300, patience: int = 1, ma
         As in :func:`find_critical_points` (``tol`` and ``eig_tol`` relative to the objective's scale).
     rng : None, int or numpy.random.Generator
     scale : float, optional
-        The objective's scale :math:`\sigma > 0`; default :func:`landscape_lib.solvers.objective_scale`.
+        The objective's scale :math:`\varsigma > 0`; default :func:`landscape_lib.solvers.objective_scale`.
 
     Returns
     -------
@@ -237,19 +237,19 @@ def search_until_stable(objective, *, n_starts: int = 300, patience: int = 1, ma
 
 @dataclass(frozen=True)
 class SaddleEscape:
-    r"""Outcome of :func:`escape_iterations` (``S`` saddles, ``R`` runs each).
+    r"""Outcome of :func:`escape_iterations` (``n_saddles`` saddles, ``runs`` runs each).
 
     Attributes
     ----------
-    iterations : ndarray of shape (S, R), dtype int
+    iterations : ndarray of shape (n_saddles, runs), dtype int
         First iteration at which the run is at distance at least ``escape_radius`` from its saddle (up to
         sign); ``-1`` if not within ``max_iter``.
-    lambda_min : ndarray of shape (S,)
+    lambda_min : ndarray of shape (n_saddles,)
         Smallest tangent Hessian eigenvalue at each saddle.
-    predicted : ndarray of shape (S,)
+    predicted : ndarray of shape (n_saddles,)
         Chapter 1's law for a kick of size ``radius`` entirely along the unstable direction,
-        :math:`\log(R/r)/\log(1 + \eta|\lambda_{\min}|)`: a lower bound, up to the linearization.
-    final_values : ndarray of shape (S, R)
+        :math:`\log(R_{\mathrm{esc}}/r_\xi)/\log(1 + \eta|\lambda_{\min}|)`: a lower bound, up to the linearization.
+    final_values : ndarray of shape (n_saddles, runs)
         :math:`f` where each run stopped (below the saddle's value once it has escaped downhill).
     step, radius, escape_radius : float
     """
@@ -268,30 +268,30 @@ def escape_iterations(objective, saddles, *, step: float, radius: float = 1e-6, 
     r"""Perturbed Riemannian gradient descent started exactly at saddles: one kick, then fixed steps.
 
     Each run starts at a saddle :math:`q_\star`, takes one random kick :math:`q_0 = R_{q_\star}(\xi)`,
-    :math:`\xi` uniform on the tangent sphere of radius ``radius`` (the kick of perturbed gradient descent,
-    Jin et al. 2017; chapter 1, section 5), then iterates :math:`q_{k+1} = R_{q_k}(-\eta\operatorname{grad}
-    f(q_k))` with the fixed step :math:`\eta` = ``step`` until :math:`\min\|q_k \mp q_\star\| \ge`
-    ``escape_radius``. Linearized at the saddle, the displacement along the eigenvector of
-    :math:`\lambda_{\min} < 0` grows by :math:`1 + \eta|\lambda_{\min}|` per step, so a kick entirely along it
-    escapes after
+    :math:`\xi` uniform on the tangent sphere of radius :math:`r_\xi` = ``radius`` (the kick of perturbed
+    gradient descent, Jin et al. 2017; chapter 1, section 5), then iterates
+    :math:`q_{k+1} = R_{q_k}(-\eta\operatorname{grad} f(q_k))` with the fixed step :math:`\eta` = ``step``
+    until :math:`\min\|q_k \mp q_\star\| \ge R_{\mathrm{esc}}` = ``escape_radius``. Linearized at the
+    saddle, the displacement along the eigenvector of :math:`\lambda_{\min} < 0` grows by
+    :math:`1 + \eta|\lambda_{\min}|` per step, so a kick entirely along it escapes after
 
-    .. math:: k \approx \frac{\log(R/r)}{\log(1 + \eta|\lambda_{\min}|)}
+    .. math:: k \approx \frac{\log(R_{\mathrm{esc}}/r_\xi)}{\log(1 + \eta|\lambda_{\min}|)}
 
     steps (chapter 1, section 4); a random kick has a smaller unstable component, so this is a lower bound
-    up to the linearization. All ``S · R`` runs go as one batch.
+    up to the linearization. All ``n_saddles · runs`` runs go as one batch.
 
     Parameters
     ----------
     objective : landscape_lib.objectives.L4Objective
-    saddles : array_like of shape (S, n)
+    saddles : array_like of shape (n_saddles, n)
         Certified saddles (unit norm, :math:`\lambda_{\min} < 0`).
     step : float
         Fixed Riemannian step :math:`\eta > 0`. It is absolute, not relative to the objective's scale: the law
-        depends on :math:`\eta|\lambda_{\min}|`, so for ``cA`` the same runs take :math:`\eta / c^4`.
+        depends on :math:`\eta|\lambda_{\min}|`, so for :math:`tA` the same runs take :math:`\eta / t^4`.
     radius : float, default 1e-6
-        Kick size :math:`r`.
+        Kick size :math:`r_\xi`.
     escape_radius : float, default 0.3
-        Distance :math:`R` that counts as escaped, larger than ``radius``.
+        Distance :math:`R_{\mathrm{esc}}` that counts as escaped, larger than ``radius``.
     runs : int, default 8
         Kicks per saddle.
     max_iter : int, default 5000

@@ -44,9 +44,9 @@ class Toy2D:
         Short identifier (``"monkey_saddle"``).
     formula : str
         LaTeX formula of :math:`f(x, y)` (for figure titles and tables).
-    critical_points : ndarray of shape (K, 2)
+    critical_points : ndarray of shape (n_crit, 2)
         All critical points (:math:`\nabla f = 0`) of ``f``.
-    critical_types : tuple of CriticalType, length K
+    critical_types : tuple of CriticalType, length n_crit
         The type of each critical point, decided by hand (closed form), not numerically.
     domain : tuple of two (low, high) pairs
         A square that contains the critical points and shows the interesting part (for plots and starts).
@@ -80,7 +80,7 @@ class Toy2D:
 
     @property
     def global_minimizers(self) -> np.ndarray:
-        """The minimizers of lowest value among the known critical points, ndarray of shape (G, 2)."""
+        """The minimizers of lowest value among the known critical points, ndarray of shape (n_global, 2)."""
         mins = self.critical_points[[t == CriticalType.MINIMIZER for t in self.critical_types]]
         if mins.shape[0] == 0:
             return mins
@@ -141,12 +141,12 @@ def strict_saddle() -> Toy2D:
 
 
 def monkey_saddle() -> Toy2D:
-    r"""Monkey saddle :math:`f = x^3 - 3xy^2 = r^3\cos 3\theta`, a degenerate ("flat") saddle at 0.
+    r"""Monkey saddle :math:`f = x^3 - 3xy^2 = s^3\cos 3\phi`, a degenerate ("flat") saddle at 0.
 
     The Hessian :math:`\begin{pmatrix}6x & -6y\\ -6y & -6x\end{pmatrix}` vanishes at the origin, so
     second-order information cannot decide; ``f`` decreases fastest along the rays
-    :math:`\theta = \pi/3, \pi, 5\pi/3` and increases along :math:`\theta = 0, \pm 2\pi/3` (the stable
-    rays of gradient descent).
+    :math:`\phi = \pi/3, \pi, 5\pi/3` and increases along :math:`\phi = 0, \pm 2\pi/3` (the stable
+    rays of gradient descent), in polar coordinates :math:`(x, y) = s(\cos\phi, \sin\phi)`.
     """
     def value(p):
         x, y = p[..., 0], p[..., 1]
@@ -271,12 +271,15 @@ def rank_one_factorization(matrix=None) -> Toy2D:
 
     Notes
     -----
-    With eigenpairs :math:`(\sigma_i, u_i)` of ``M``, the critical points are ``0`` and
-    :math:`\pm\sqrt{\sigma_i}\,u_i` for each :math:`\sigma_i > 0`. For :math:`\sigma_1 > \sigma_2 > 0`:
-    :math:`\pm\sqrt{\sigma_1}u_1` are the global minimizers (Hessian eigenvalues :math:`2\sigma_1`,
-    :math:`\sigma_1 - \sigma_2`), :math:`\pm\sqrt{\sigma_2}u_2` are strict saddles
-    (:math:`\sigma_2 - \sigma_1 < 0`) and ``0`` is a maximizer (Hessian :math:`-M`). Used in chapter 1 as
-    the preview of a benign landscape.
+    With eigenvalues :math:`\lambda_{\max}(M) > \lambda_{\min}(M)` of ``M`` and unit eigenvectors
+    :math:`u_{\max}, u_{\min}`, the critical points are ``0``, :math:`\pm\sqrt{\lambda_{\max}(M)}\,u_{\max}`
+    if :math:`\lambda_{\max}(M) > 0` and :math:`\pm\sqrt{\lambda_{\min}(M)}\,u_{\min}` if
+    :math:`\lambda_{\min}(M) > 0`. For :math:`\lambda_{\max}(M) > \lambda_{\min}(M) > 0`:
+    :math:`\pm\sqrt{\lambda_{\max}(M)}\,u_{\max}` are the global minimizers (Hessian eigenvalues
+    :math:`2\lambda_{\max}(M)`, :math:`\lambda_{\max}(M) - \lambda_{\min}(M)`),
+    :math:`\pm\sqrt{\lambda_{\min}(M)}\,u_{\min}` are strict saddles
+    (:math:`\lambda_{\min}(M) - \lambda_{\max}(M) < 0`) and ``0`` is a maximizer (Hessian :math:`-M`).
+    Used in chapter 1 as the preview of a benign landscape.
     """
     m = np.diag([2.0, 1.0]) if matrix is None else as_float_array(matrix, "matrix", ndim=2)
     if m.shape != (2, 2):

@@ -598,11 +598,11 @@ def origin_min_eigenvalue(K: int, n: int, lambda_W: float, lambda_H: float,
 
 
 def rotation_orbit_dimension(K: int, d: int) -> int:
-    r"""Dimension of the orbit :math:`\{(W Q^\top, Q H)\colon Q \in O(d)\}` of a collapsed point.
+    r"""Dimension of the orbit :math:`\{(W Q^\top, Q H)\colon Q \in \mathrm{O}(d)\}` of a collapsed point.
 
     Used in chapter 4, section 5.
 
-    The rotations that fix the ``K - 1``-dimensional span of the ETF pointwise form :math:`O(d - K + 1)`,
+    The rotations that fix the ``K - 1``-dimensional span of the ETF pointwise form :math:`\mathrm{O}(d - K + 1)`,
     so the orbit has dimension :math:`\binom d2 - \binom{d-K+1}{2}` (7 for ``K = 3``, ``d = 5``). The
     Hessian at a global minimizer has (at least) this many zero eigenvalues.
     """
@@ -616,9 +616,9 @@ def rotation_orbit_tangents(W, H, *, tol: float = 1e-10) -> np.ndarray:
     r"""Orthonormal basis of the tangent space of the rotation orbit through ``(W, H, b)`` (chapter 4).
 
     The loss is invariant under :math:`W \to W Q^\top`, :math:`h_{k,i} \to Q h_{k,i}` for orthogonal
-    :math:`Q`. With :math:`Q = e^{t\Omega}`, :math:`\Omega` skew-symmetric, the orbit's tangent vectors are
-    :math:`(W \Omega^\top, H \Omega^\top, 0)` (rows of ``H`` as the features). The :math:`\binom d2` generators
-    :math:`\Omega = e_i e_j^\top - e_j e_i^\top` span them; this returns an orthonormal basis of their span, whose
+    :math:`Q`. With :math:`Q = e^{t\Lambda}`, :math:`\Lambda` skew-symmetric, the orbit's tangent vectors are
+    :math:`(W \Lambda^\top, H \Lambda^\top, 0)` (rows of ``H`` as the features). The :math:`\binom d2` generators
+    :math:`\Lambda = e_i e_j^\top - e_j e_i^\top` span them; this returns an orthonormal basis of their span, whose
     size is :func:`rotation_orbit_dimension` at a collapsed point. At a global minimizer the Hessian vanishes
     on this space.
 
