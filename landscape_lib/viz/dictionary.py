@@ -15,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import LINE_COLORS, SUBPLOT_TITLE_ROOM, base_layout
+from .style import LINE_COLORS, SUBPLOT_TITLE_ROOM, base_layout, log_ticks
 
 __all__ = ["landscape_convergence", "gap_versus_samples", "recovery_heatmap", "phase_transition"]
 
@@ -39,7 +39,7 @@ def landscape_convergence(mesh, tensor_values, data_values, p_values, *, columns
     tensor_values : array_like of shape (r, c)
         :math:`f_A` on the mesh.
     data_values : array_like of shape (P, r, c)
-        :math:`f_{\tilde Y} + \gamma` on the mesh for each sample size (the constant :math:`\gamma`
+        :math:`f_{\tilde Y} + \omega` on the mesh for each sample size (the constant :math:`\omega`
         added so that both panels share one colour scale).
     p_values : sequence of int, length P
         Sample sizes, one slider step each.
@@ -58,7 +58,7 @@ def landscape_convergence(mesh, tensor_values, data_values, p_values, *, columns
     lo = float(min(T.min(), np.quantile(D, 0.01)))
     hi = float(max(T.max(), np.quantile(D, 0.99)))
     fig = make_subplots(rows=1, cols=2, specs=[[{"type": "scene"}, {"type": "scene"}]],
-                        subplot_titles=("tensor objective f_A", f"data objective f_Ỹ + γ, p = {p_values[0]}"))
+                        subplot_titles=("tensor objective f_A", f"data objective f_Ỹ + ω, p = {p_values[0]}"))
     surf = dict(x=xyz[..., 0], y=xyz[..., 1], z=xyz[..., 2], cmin=lo, cmax=hi, colorscale="Viridis",
                 hovertemplate="f = %{surfacecolor:.3f}<extra></extra>")
     fig.add_trace(go.Surface(surfacecolor=T, showscale=False, **surf), row=1, col=1)
@@ -76,7 +76,7 @@ def landscape_convergence(mesh, tensor_values, data_values, p_values, *, columns
         frames.append(go.Frame(name=name, data=[go.Surface(surfacecolor=D[k])], traces=[1],
                                layout=dict(annotations=[fig.layout.annotations[0],
                                                         dict(fig.layout.annotations[1].to_plotly_json(),
-                                                             text=f"data objective f_Ỹ + γ, p = {p}")])))
+                                                             text=f"data objective f_Ỹ + ω, p = {p}")])))
         steps.append(dict(method="animate", label=name,
                           args=[[name], dict(mode="immediate", frame=dict(duration=0, redraw=True),
                                              transition=dict(duration=0))]))
@@ -116,9 +116,9 @@ def gap_versus_samples(p_values, gaps, *, slope: float, intercept: float, title:
     fig.add_trace(go.Scatter(x=p, y=_round(ref, 6), mode="lines", line=dict(color="gray", dash="dash"),
                              name="slope −1/2 (Monte Carlo rate)"))
     fig.update_layout(**base_layout(title, height=420),
-                      xaxis=dict(type="log", title="number of samples p"),
-                      # Labels at 1, 2, 5 per decade: every digit (plotly's default) crowds a short axis.
-                      yaxis=dict(type="log", dtick="D2", title="max over the sphere of |f_Ỹ + γ − f_A|"))
+                      xaxis=dict(type="log", title="number of samples p", **log_ticks(p)),
+                      yaxis=dict(type="log", title="max over the sphere of |f_Ỹ + ω − f_A|",
+                                 **log_ticks(np.concatenate([g.ravel(), fit]))))
     return fig
 
 
@@ -180,7 +180,7 @@ def phase_transition(n_values, m_values, data_rates, tensor_rates, *, title: str
     fig.update_yaxes(type="log", range=[np.log10(M[np.isfinite(M)].min() * 0.7),
                                         np.log10(M[np.isfinite(M)].max() * 1.4)])
     fig.update_yaxes(title="m", row=1, col=1)
-    fig.update_yaxes(dtick="D2")  # labels at 1, 2, 5 per decade (every digit crowds the axis)
+    fig.update_yaxes(**log_ticks(M[np.isfinite(M)]))
     # The legend in a row under the plot: at the right it lay over the colour bar.
     fig.update_layout(**base_layout(title, height=500, top=SUBPLOT_TITLE_ROOM if title else 0))
     fig.update_layout(legend=dict(orientation="h", x=0.0, xanchor="left", y=0.0, yref="container",

@@ -204,10 +204,11 @@ def escape_figure(strict, flat) -> go.Figure:
             fig.add_trace(go.Scatter(x=dd, y=np.round(law.predict(dd), 3), mode="lines",
                                      name=f"{label}: {law.describe()}", line=dict(color=c, dash="dash"),
                                      legendgroup=label), row=1, col=col)
+    # dtick=1: one label per decade (plotly labels 2 and 5 between decades when the range is short).
     fig.update_xaxes(type="log", title_text="δ (initial distance from the saddle)", autorange="reversed",
-                     exponentformat="power")
+                     exponentformat="power", dtick=1)
     fig.update_yaxes(title_text="iterations to reach the escape radius", row=1, col=1)
-    fig.update_yaxes(type="log", exponentformat="power", title_text="iterations (log scale)", row=1, col=2)
+    fig.update_yaxes(type="log", exponentformat="power", dtick=1, title_text="iterations (log scale)", row=1, col=2)
     fig.update_layout(**base_layout(None, height=480))
     fig.update_layout(legend=dict(orientation="h", y=-0.22, x=0.0), margin=dict(t=60, b=150))
     return fig

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..critical import CriticalType
 
 #: Colour per critical-point type (colour-blind safe: Okabe–Ito palette).
@@ -119,3 +121,66 @@ def menu_above_plot(buttons: list, **options) -> dict:
                 y=1.0, yanchor="bottom", pad=dict(b=8, t=0, l=0, r=0))
     menu.update(options)
     return menu
+
+
+#: Mantissas of the tick sequences tried, in order, when the values span too few decades for powers of ten.
+_TICK_MANTISSAS = ((1, 2, 5), (1, 2, 3, 5), (1, 1.5, 2, 3, 4, 5, 6, 8))
+#: At most this many power-of-ten labels on one axis (more: every second, third, ... decade).
+_MAX_DECADES = 6
+
+
+def tick_label(value: float) -> str:
+    """``1``, ``10``, ``10⁻³``-style labels for powers of ten; plain decimals (``0.2``, ``30``) otherwise."""
+    exponent = int(np.floor(np.log10(value) + 1e-9))
+    mantissa = value / 10.0 ** exponent
+    if abs(mantissa - 1) < 1e-9:
+        return "1" if exponent == 0 else "10" if exponent == 1 else f"10<sup>{exponent}</sup>".replace("-", "−")
+    if -4 <= exponent <= 4:
+        return f"{value:g}"
+    return f"{mantissa:g}·10<sup>{exponent}</sup>".replace("-", "−")
+
+
+def log_ticks(values) -> dict:
+    """Tick values and labels of a logarithmic axis over ``values``: a few, never crowded.
+
+    Powers of ten when at least three lie within the values' range (every second or third one when more
+    than :data:`_MAX_DECADES` do); otherwise the first sequence of :data:`_TICK_MANTISSAS` times powers of
+    ten that puts at least three ticks within the range, so that a panel spanning less than a decade
+    still has a readable scale (but the two powers of ten alone where that sequence would crowd the
+    axis with more than ``_MAX_DECADES + 1`` labels). Ticks lie within the range of the values, which
+    plotly's autorange covers.
+
+    Parameters
+    ----------
+    values : iterable of float or None
+        The values drawn on the axis (all traces of the panel); ``None``, non-finite and non-positive
+        entries are ignored (a log axis does not draw them).
+
+    Returns
+    -------
+    dict
+        ``tickmode``, ``tickvals`` and ``ticktext`` for ``update_yaxes``/``update_xaxes``; empty when no
+        value is positive (plotly's defaults then apply to an empty panel).
+    """
+    v = np.array([x for x in values if x is not None], dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    if v.size == 0:
+        return {}
+    lo, hi = np.log10(v.min()), np.log10(v.max())
+    eps = 1e-9  # a value that is a power of ten up to round-off counts as one
+    decades = np.arange(np.ceil(lo - eps), np.floor(hi + eps) + 1)
+    if decades.size >= 3:
+        step = -(-decades.size // _MAX_DECADES)
+        ticks = [10.0 ** k for k in decades[::step]]
+    else:
+        exponents = range(int(np.floor(lo)) - 1, int(np.ceil(hi)) + 1)
+        for mantissas in _TICK_MANTISSAS:
+            ticks = [float(f"{m * 10.0 ** k:.6g}") for k in exponents for m in mantissas
+                     if lo - eps <= np.log10(m) + k <= hi + eps]
+            if len(ticks) >= 3:
+                break
+        if len(ticks) > _MAX_DECADES + 1 and decades.size == 2:  # 1-2-5 over two decades: too many
+            ticks = [10.0 ** k for k in decades]
+        elif len(ticks) < 2:  # a range narrower than the finest sequence: its ends, labelled to 2 digits
+            ticks = sorted({float(f"{10.0 ** lo:.2g}"), float(f"{10.0 ** hi:.2g}")})
+    return dict(tickmode="array", tickvals=ticks, ticktext=[tick_label(t) for t in ticks])

@@ -4,7 +4,7 @@ Inputs are training histories as written by :func:`landscape_lib.train.train` (a
 dictionaries; metric columns are ``None`` on epochs without metrics). Only plotly is imported here, so
 the figures can be redrawn from a ``history.json`` without torch.
 
-Logarithmic axes are labelled by one helper, ``_log_ticks``: powers of ten where the values span a few
+Logarithmic axes are labelled by one helper, ``log_ticks``: powers of ten where the values span a few
 decades, else a 1–2–3–5 sequence, never plotly's own minor labels (it writes a small 2 and 5 in every
 decade, which crowd a panel of the book's width).
 """
@@ -19,7 +19,7 @@ from plotly.subplots import make_subplots
 
 from .._validation import check_scalar
 from ..stored_runs import final_values, seed_band
-from .style import LINE_COLORS, base_layout
+from .style import LINE_COLORS, base_layout, log_ticks
 
 __all__ = ["METRIC_LABELS", "metric_series", "training_curves_figure", "width_sweep_figure",
            "width_band_figure", "final_metrics_table", "seed_band_figure", "seed_summary_table"]
@@ -98,69 +98,6 @@ def _positive(values: list) -> list:
     return [v if v > 0 else None for v in values]
 
 
-#: Mantissas of the tick sequences tried, in order, when the values span too few decades for powers of ten.
-_TICK_MANTISSAS = ((1, 2, 5), (1, 2, 3, 5), (1, 1.5, 2, 3, 4, 5, 6, 8))
-#: At most this many power-of-ten labels on one axis (more: every second, third, ... decade).
-_MAX_DECADES = 6
-
-
-def _tick_label(value: float) -> str:
-    """``1``, ``10``, ``10⁻³``-style labels for powers of ten; plain decimals (``0.2``, ``30``) otherwise."""
-    exponent = int(np.floor(np.log10(value) + 1e-9))
-    mantissa = value / 10.0 ** exponent
-    if abs(mantissa - 1) < 1e-9:
-        return "1" if exponent == 0 else "10" if exponent == 1 else f"10<sup>{exponent}</sup>".replace("-", "−")
-    if -4 <= exponent <= 4:
-        return f"{value:g}"
-    return f"{mantissa:g}·10<sup>{exponent}</sup>".replace("-", "−")
-
-
-def _log_ticks(values) -> dict:
-    """Tick values and labels of a logarithmic axis over ``values``: a few, never crowded.
-
-    Powers of ten when at least three lie within the values' range (every second or third one when more
-    than :data:`_MAX_DECADES` do); otherwise the first sequence of :data:`_TICK_MANTISSAS` times powers of
-    ten that puts at least three ticks within the range, so that a panel spanning less than a decade
-    still has a readable scale (but the two powers of ten alone where that sequence would crowd the
-    axis with more than ``_MAX_DECADES + 1`` labels). Ticks lie within the range of the values, which
-    plotly's autorange covers.
-
-    Parameters
-    ----------
-    values : iterable of float or None
-        The values drawn on the axis (all traces of the panel); ``None``, non-finite and non-positive
-        entries are ignored (a log axis does not draw them).
-
-    Returns
-    -------
-    dict
-        ``tickmode``, ``tickvals`` and ``ticktext`` for ``update_yaxes``/``update_xaxes``; empty when no
-        value is positive (plotly's defaults then apply to an empty panel).
-    """
-    v = np.array([x for x in values if x is not None], dtype=float)
-    v = v[np.isfinite(v) & (v > 0)]
-    if v.size == 0:
-        return {}
-    lo, hi = np.log10(v.min()), np.log10(v.max())
-    eps = 1e-9  # a value that is a power of ten up to round-off counts as one
-    decades = np.arange(np.ceil(lo - eps), np.floor(hi + eps) + 1)
-    if decades.size >= 3:
-        step = -(-decades.size // _MAX_DECADES)
-        ticks = [10.0 ** k for k in decades[::step]]
-    else:
-        exponents = range(int(np.floor(lo)) - 1, int(np.ceil(hi)) + 1)
-        for mantissas in _TICK_MANTISSAS:
-            ticks = [float(f"{m * 10.0 ** k:.6g}") for k in exponents for m in mantissas
-                     if lo - eps <= np.log10(m) + k <= hi + eps]
-            if len(ticks) >= 3:
-                break
-        if len(ticks) > _MAX_DECADES + 1 and decades.size == 2:  # 1-2-5 over two decades: too many
-            ticks = [10.0 ** k for k in decades]
-        elif len(ticks) < 2:  # a range narrower than the finest sequence: its ends, labelled to 2 digits
-            ticks = sorted({float(f"{10.0 ** lo:.2g}"), float(f"{10.0 ** hi:.2g}")})
-    return dict(tickmode="array", tickvals=ticks, ticktext=[_tick_label(t) for t in ticks])
-
-
 def _panel_values(fig: go.Figure, row: int, col: int, axis: str = "y") -> list:
     """All ``axis`` values of the traces drawn in the subplot at ``(row, col)``."""
     name = getattr(fig.get_subplot(row, col), f"{axis}axis").plotly_name   # e.g. "yaxis2"
@@ -221,9 +158,9 @@ def _metric_panels(metrics, cols) -> tuple[go.Figure, list, int]:
 
 
 def _set_y_axis(fig: go.Figure, key: str, row: int, col: int) -> None:
-    """A log y axis labelled by :func:`_log_ticks` for :data:`LOG_METRICS`, a linear one otherwise."""
+    """A log y axis labelled by :func:`log_ticks` for :data:`LOG_METRICS`, a linear one otherwise."""
     if key in LOG_METRICS:
-        fig.update_yaxes(type="log", **_log_ticks(_panel_values(fig, row, col)), row=row, col=col)
+        fig.update_yaxes(type="log", **log_ticks(_panel_values(fig, row, col)), row=row, col=col)
         return
     fig.update_yaxes(type="linear", row=row, col=col)
     values = np.array([v for v in _panel_values(fig, row, col) if v is not None], dtype=float)

@@ -1,5 +1,5 @@
 """The width-band figure of chapter 6 (viz/training.py: ``width_band_figure``) and the tick labels of the
-training figures' logarithmic axes (``_log_ticks``).
+training figures' logarithmic axes (``style.log_ticks``).
 
 The figure is checked against the stored runs it draws in the book, with the expected values computed
 from their ``history.json`` files directly (json and numpy, not through ``stored_runs``), so that a wrong
@@ -15,6 +15,7 @@ import pytest
 pytest.importorskip("plotly")
 
 from landscape_lib import stored_runs  # noqa: E402
+from landscape_lib.viz import style  # noqa: E402
 from landscape_lib.viz import training as vt  # noqa: E402
 
 FAMILY = Path(__file__).resolve().parents[2] / "book" / "data" / "runs" / "ch6-random-labels"
@@ -99,15 +100,15 @@ def test_width_band_rejects_what_it_cannot_draw():
     ([None, 0.0, float("nan"), 0.3, 3.0], [0.5, 1.0, 2.0]),  # gaps and zeros are not drawn
 ])
 def test_log_ticks_are_few_and_within_the_values(values, ticks):
-    out = vt._log_ticks(values)
+    out = style.log_ticks(values)
     np.testing.assert_allclose(out["tickvals"], ticks, rtol=1e-9)
     assert out["tickmode"] == "array" and len(out["ticktext"]) == len(ticks)
 
 
 def test_log_tick_labels():
-    assert [vt._tick_label(v) for v in (1.0, 10.0, 100.0, 1e-3, 0.2, 30.0, 2e-6)] == [
+    assert [style.tick_label(v) for v in (1.0, 10.0, 100.0, 1e-3, 0.2, 30.0, 2e-6)] == [
         "1", "10", "10<sup>2</sup>", "10<sup>−3</sup>", "0.2", "30", "2·10<sup>−6</sup>"]
-    assert vt._log_ticks([0.0, None]) == {}
+    assert style.log_ticks([0.0, None]) == {}
 
 
 def test_every_log_panel_of_the_training_figures_is_labelled_by_the_helper():
