@@ -998,7 +998,7 @@ def fit(K: int, n: int, d: int, *, lambda_W: float, lambda_H: float, lambda_b: f
 
 def loss_slice(center, direction1, direction2, alphas, betas, *, K: int, n: int, d: int, lambda_W: float,
                lambda_H: float, lambda_b: float, loss="ce") -> np.ndarray:
-    r"""Loss on the plane :math:`\Theta(t_1, t_2) = \Theta_0 + t_1 u + t_2 v` (flat vectors).
+    r"""Loss on the plane :math:`\Theta(t_1, t_2) = \bar\Theta + t_1 u + t_2 v` (flat vectors).
 
     ``alphas`` and ``betas`` hold the grid values of :math:`t_1` and :math:`t_2`.
 
@@ -1007,7 +1007,7 @@ def loss_slice(center, direction1, direction2, alphas, betas, *, K: int, n: int,
     Parameters
     ----------
     center, direction1, direction2 : array_like of shape (D,)
-        :math:`\Theta_0, u, v` in the :func:`pack` order.
+        :math:`\bar\Theta` (the base point), :math:`u, v` in the :func:`pack` order.
     alphas : array_like of shape (A,)
     betas : array_like of shape (B,)
     K, n, d : int

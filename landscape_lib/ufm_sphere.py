@@ -255,7 +255,7 @@ def best_min_angle(K: int, d: int) -> float:
 
 
 def rotation_orbit_dimension(K: int, d: int, rank: int) -> int:
-    r"""Dimension of the :math:`O(d)` orbit of a configuration whose rows span ``rank`` dimensions.
+    r"""Dimension of the :math:`\mathrm{O}(d)` orbit of a configuration whose rows span ``rank`` dimensions.
 
     :math:`\binom d2 - \binom{d - r}{2}` (the rotations fixing the span pointwise do not move it).
     """
