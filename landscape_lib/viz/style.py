@@ -129,11 +129,15 @@ _TICK_MANTISSAS = ((1, 2, 5), (1, 2, 3, 5), (1, 1.5, 2, 3, 4, 5, 6, 8))
 _MAX_DECADES = 6
 
 
-def tick_label(value: float) -> str:
-    """``1``, ``10``, ``10⁻³``-style labels for powers of ten; plain decimals (``0.2``, ``30``) otherwise."""
+def tick_label(value: float, *, powers: bool = True) -> str:
+    """``1``, ``10``, ``10⁻³``-style labels for powers of ten; plain decimals (``0.2``, ``30``) otherwise.
+
+    With ``powers=False`` a power of ten between ``1e-4`` and ``1e4`` is a plain decimal too (``0.1``,
+    ``100``), so that a 1-2-5 sequence reads in one format (``0.05, 0.1, 0.2``, not ``0.05, 10⁻¹, 0.2``).
+    """
     exponent = int(np.floor(np.log10(value) + 1e-9))
     mantissa = value / 10.0 ** exponent
-    if abs(mantissa - 1) < 1e-9:
+    if abs(mantissa - 1) < 1e-9 and (powers or not -4 <= exponent <= 4):
         return "1" if exponent == 0 else "10" if exponent == 1 else f"10<sup>{exponent}</sup>".replace("-", "−")
     if -4 <= exponent <= 4:
         return f"{value:g}"
@@ -183,4 +187,6 @@ def log_ticks(values) -> dict:
             ticks = [10.0 ** k for k in decades]
         elif len(ticks) < 2:  # a range narrower than the finest sequence: its ends, labelled to 2 digits
             ticks = sorted({float(f"{10.0 ** lo:.2g}"), float(f"{10.0 ** hi:.2g}")})
-    return dict(tickmode="array", tickvals=ticks, ticktext=[tick_label(t) for t in ticks])
+    # Powers of ten alone read as 10^k; a sequence with mantissas reads as plain decimals throughout.
+    powers = all(abs(np.log10(t) - round(np.log10(t))) < 1e-9 for t in ticks)
+    return dict(tickmode="array", tickvals=ticks, ticktext=[tick_label(t, powers=powers) for t in ticks])

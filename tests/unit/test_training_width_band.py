@@ -126,3 +126,11 @@ def test_every_log_panel_of_the_training_figures_is_labelled_by_the_helper():
         assert len(log_axes) == 2
         for axis in log_axes:
             assert axis.tickmode == "array" and len(axis.tickvals) >= 2
+
+
+def test_log_tick_labels_of_one_sequence_share_one_format():
+    # A 1-2-5 sequence writes its powers of ten as decimals too (not 0.05, 10^-1, 0.2).
+    assert style.log_ticks([0.012, 0.7])["ticktext"] == ["0.02", "0.05", "0.1", "0.2", "0.5"]
+    assert style.log_ticks([5, 600])["ticktext"] == ["5", "10", "20", "50", "100", "200", "500"]
+    # Powers of ten alone keep the 10^k form.
+    assert style.log_ticks([1e-8, 1])["ticktext"][0] == "10<sup>−8</sup>"
