@@ -107,7 +107,7 @@ def test_data_landscape_traces_panels_and_slider(snapshot):
     # the true columns ±a_i on both spheres, one legend entry
     assert [t.name for t in fig.data[2:]] == ["±aᵢ", "±aᵢ"]
     assert [bool(t.showlegend) for t in fig.data[2:]] == [True, False]
-    assert [a.text for a in fig.layout.annotations] == ["tensor objective f_A", f"data objective f_Ỹ + γ, p = {P}"]
+    assert [a.text for a in fig.layout.annotations] == ["tensor objective f_A", f"data objective f_Ỹ + ω, p = {P}"]
     # one sample size: one frame and one slider step, named by p
     assert [f.name for f in fig.frames] == [str(P)]
     assert [s.label for s in fig.layout.sliders[0].steps] == [str(P)]
