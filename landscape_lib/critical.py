@@ -16,12 +16,12 @@ from ._validation import as_float_array, check_positive, check_scalar
 
 
 class CriticalType(str, Enum):
-    """Type of a critical point, decided by the eigenvalues ``λ_1 ≤ … ≤ λ_d`` of its Hessian.
+    """Type of a critical point, decided by the eigenvalues ``λ_1 ≤ … ≤ λ_n`` of its Hessian.
 
     * ``MINIMIZER``: ``λ_1 > tol`` (strict local minimizer);
-    * ``MAXIMIZER``: ``λ_d < -tol`` (strict local maximizer);
+    * ``MAXIMIZER``: ``λ_n < -tol`` (strict local maximizer);
     * ``STRICT_SADDLE``: ``λ_1 < -tol`` and not a maximizer — negative curvature is what counts, so
-      ``λ_1 < 0 = λ_d`` is a strict saddle too;
+      ``λ_1 < 0 = λ_n`` is a strict saddle too;
     * ``DEGENERATE``: otherwise (some ``|λ| ≤ tol`` and none ``< -tol``), where second-order information
       cannot decide (e.g. the monkey saddle ``x³ − 3xy²`` at the origin, or ``x⁴ − y⁴``).
     """

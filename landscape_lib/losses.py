@@ -13,8 +13,9 @@ probabilities :math:`\hat y = \mathrm{softmax}(z)` (the code's ``P`` holds them 
   :math:`\tilde e_k = (1-\alpha)e_k + \frac\alpha K\mathbf 1`, :math:`\ell = \log\sum_j e^{z_j} - \tilde e_k^\top z`,
   :math:`\nabla\ell = \hat y - \tilde e_k`, :math:`\nabla^2\ell = \operatorname{diag}(\hat y) - \hat y\hat y^\top`
   (Szegedy et al., 2016);
-- ``"focal"`` with :math:`\gamma \ge 0`: :math:`\ell = \mathrm{fl}(\hat y_k)` with
-  :math:`\mathrm{fl}(x) = -(1-x)^\gamma\log x` (Lin et al., 2017). With :math:`\nabla\hat y_k = \hat y_k(e_k - \hat y)`,
+- ``"focal"`` with :math:`\gamma \ge 0`: :math:`\ell = \mathrm{fl}(\hat y_k) = -(1-\hat y_k)^\gamma\log\hat y_k`
+  (Lin et al., 2017), :math:`\mathrm{fl}', \mathrm{fl}''` the derivatives of this scalar function of the
+  true-class probability :math:`\hat y_k`. With :math:`\nabla\hat y_k = \hat y_k(e_k - \hat y)`,
   :math:`\nabla\ell = \mathrm{fl}'(\hat y_k)\nabla\hat y_k` and
   :math:`\nabla^2\ell = \mathrm{fl}''(\hat y_k)\nabla\hat y_k\nabla\hat y_k^\top +
   \mathrm{fl}'(\hat y_k)\,\hat y_k\,[(e_k-\hat y)(e_k-\hat y)^\top - \operatorname{diag}(\hat y) + \hat y\hat y^\top]`;

@@ -25,7 +25,9 @@ __all__ = ["polar_orthogonal", "MSPResult", "msp"]
 
 
 def polar_orthogonal(M) -> np.ndarray:
-    r"""Projection onto the orthogonal group: :math:`P_{\mathrm{O}(n)}(M) = U V^\top` for :math:`M = U \Sigma V^\top`.
+    r"""Projection onto the orthogonal group, :math:`P_{\mathrm{O}(n)}`, the polar factor.
+
+    For ``M`` with SVD :math:`U \Sigma V^\top` the result is :math:`U V^\top`.
 
     Parameters
     ----------

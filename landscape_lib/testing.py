@@ -1,7 +1,7 @@
 r"""Derivative checks by Taylor expansion, used by the tests and shown in the book.
 
 For a smooth path :math:`x(t)` with :math:`x(0) = x`, :math:`\dot x(0) = v` (a straight line in
-:math:`\mathbb{R}^n`, or the retraction :math:`R_x(tv)` on the sphere),
+:math:`\mathbb{R}^n`, or, on the sphere at :math:`x = q`, the retraction :math:`R_q(tv)`),
 
 .. math::
 
@@ -9,7 +9,7 @@ For a smooth path :math:`x(t)` with :math:`x(0) = x`, :math:`\dot x(0) = v` (a s
     f(x(t)) - f(x) - t\,\langle g, v\rangle - \tfrac{t^2}{2}\langle v, H v\rangle = O(t^3)
 
 when ``g`` and ``H`` are the right gradient and Hessian (for the Hessian term along a retraction, the
-retraction must be second order, which :math:`R_x(v) = (x+v)/\|x+v\|` is on the sphere). On a log–log
+retraction must be second order, which :math:`R_q(v) = (q+v)/\|q+v\|` is on the sphere). On a log–log
 plot of the remainder against ``t`` the slopes are 2 and 3; a wrong gradient gives slope 1 and a wrong
 Hessian slope 2.
 """

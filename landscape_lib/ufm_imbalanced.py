@@ -40,8 +40,8 @@ problem, and so the constrained one, since its budgets are active).
 (:func:`minority_cosine`). **SELI** (Thrampoulidis et al., NeurIPS 2022) describes the geometry of the
 vanishing-regularization limit through the SVD of the simplex-encoded label matrix
 :math:`\hat Z = JT^\top`, :math:`J = I_K - \frac1K\mathbf 1\mathbf 1^\top` and :math:`T` the one-hot labels (N, K);
-:func:`seli_classifier_gram` computes our reading of it, :math:`WW^\top \propto V\Sigma V^\top =
-(\hat Z\hat Z^\top)^{1/2}`.
+:func:`seli_classifier_gram` computes our reading of it: with the SVD :math:`\hat Z = U\Sigma V^\top`
+(:math:`U` of size K x K), :math:`WW^\top \propto U\Sigma U^\top = (\hat Z\hat Z^\top)^{1/2}`.
 """
 
 from __future__ import annotations
@@ -519,11 +519,11 @@ def gram_cosine(G, minority) -> float:
 
 
 def seli_classifier_gram(counts) -> np.ndarray:
-    r"""Classifier Gram matrix of SELI, :math:`V\Sigma V^\top = (\hat Z\hat Z^\top)^{1/2}`, normalized to trace K.
+    r"""Classifier Gram matrix of SELI, :math:`U\Sigma U^\top = (\hat Z\hat Z^\top)^{1/2}`, normalized to trace K.
 
     Used in chapter 4b, section 3. :math:`\hat Z = JT^\top` (:math:`J = I_K - \frac1K\mathbf 1\mathbf 1^\top`,
-    :math:`T` the one-hot labels) is the simplex-encoded label matrix (K, N) and :math:`\hat Z = V\Sigma U^\top` its
-    SVD (Thrampoulidis et al., NeurIPS 2022; our reading of their definition). Here
+    :math:`T` the one-hot labels) is the simplex-encoded label matrix (K, N) and :math:`\hat Z = U\Sigma V^\top` its
+    SVD (:math:`U` of shape (K, K)) (Thrampoulidis et al., NeurIPS 2022; our reading of their definition). Here
     :math:`\hat Z\hat Z^\top = J\operatorname{diag}(n_1, \dots, n_K)J`. Balanced counts give
     the simplex ETF.
 

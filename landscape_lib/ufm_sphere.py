@@ -1,13 +1,13 @@
 r"""The UFM with normalized features and classifier: a Riemannian landscape on products of spheres (ch. 4b).
 
 The classifier rows :math:`w_k` and the features :math:`h_{k,i}` lie on the unit sphere of
-:math:`\mathbb{R}^d`, there is no bias and no weight decay, and a temperature :math:`\tau > 0` scales the
-logits (Yaras et al., NeurIPS 2022; Jiang et al., ICML 2024):
+:math:`\mathbb{R}^d`, there is no bias and no weight decay, and a temperature
+:math:`\nu > 0` (the argument ``tau``) scales the logits (Yaras et al., NeurIPS 2022; Jiang et al., ICML 2024):
 
-.. math:: \min_{\|w_k\| = \|h_{k,i}\| = 1}\; F(W, H) = \frac1N\sum_{k,i} \ell(\tau W h_{k,i}, k).
+.. math:: \min_{\|w_k\| = \|h_{k,i}\| = 1}\; F(W, H) = \frac1N\sum_{k,i} \ell(\nu W h_{k,i}, k).
 
 The Euclidean gradient and Hessian-vector product are those of :mod:`landscape_lib.ufm` at
-:math:`(\tau W, H)` with zero weight decay (one implementation, chain rule for :math:`\tau`); the
+:math:`(\nu W, H)` with zero weight decay (one implementation, chain rule for :math:`\nu`); the
 Riemannian ones project row by row with :func:`landscape_lib.sphere.riemannian_gradient` and
 :func:`landscape_lib.sphere.riemannian_hessian_vector`. The smallest eigenvalues of the Riemannian Hessian
 come from :func:`landscape_lib.ufm.lanczos_eigenpairs` on the tangent space (normal directions are shifted
@@ -90,8 +90,8 @@ def riemannian_hessian_vector(W, H, dW, dH, *, tau: float, loss="ce"):
     r"""Riemannian Hessian of :math:`F` applied to a tangent direction ``(dW, dH)`` (rows tangent).
 
     Used in chapter 4b, sections 3-4. Row by row,
-    :math:`\operatorname{Hess}F[v] = P_x(\nabla^2 F\,v) - \langle x, \nabla F\rangle v`, with the Euclidean
-    product :math:`\nabla^2F\,v` from :mod:`landscape_lib.ufm` at :math:`(\tau W, H)`.
+    :math:`\operatorname{Hess}F[v] = P_q(\nabla^2 F\,v) - \langle q, \nabla F\rangle v` at a unit row :math:`q`, with
+    the Euclidean product :math:`\nabla^2F\,v` from :mod:`landscape_lib.ufm` at :math:`(\nu W, H)`.
 
     Returns
     -------
@@ -278,7 +278,7 @@ def minimize_on_spheres(fun, blocks, radii, *, project=None, steps: int = 5000, 
     objective is then smooth away from :math:`u = 0`, and its gradient in :math:`u` is
     :math:`(r/\|u\|) P_{u^\perp}\nabla F`, the Riemannian gradient scaled. scipy's L-BFGS-B minimizes it. The
     Riemannian gradient returned is the tangent projection of the Euclidean one at the final point (for a
-    sphere of radius :math:`r`, :math:`P_x\nabla F` with :math:`P_x = I - xx^\top/r^2`).
+    sphere of radius :math:`r`, :math:`P_q\nabla F` at a row :math:`q` with :math:`P_q = I - qq^\top/r^2`).
 
     Parameters
     ----------
@@ -383,8 +383,8 @@ def symmetric_subspace(K: int, n: int, d: int, *, rank: int | None = None, merge
 def certify(W, H, *, tau: float, loss="ce", k: int = 1, rng=0) -> ufm_critical.Certificate:
     r"""Riemannian gradient norm and the smallest Riemannian Hessian eigenvalues at a point (chapter 4b, §4).
 
-    The Hessian is :math:`\operatorname{Hess}F[v] = P_x(\nabla^2F\,v) - \langle x, \nabla F\rangle v` row by
-    row (:func:`landscape_lib.sphere.riemannian_hessian_vector`), its eigenvalues by Lanczos
+    The Hessian is :math:`\operatorname{Hess}F[v] = P_q(\nabla^2F\,v) - \langle q, \nabla F\rangle v` row by
+    row (:math:`q` a unit row) (:func:`landscape_lib.sphere.riemannian_hessian_vector`), its eigenvalues by Lanczos
     (:func:`smallest_hessian_eigenvalues`).
 
     Returns
@@ -484,10 +484,11 @@ def symmetric_critical_point(K: int, n: int, d: int, *, tau: float, rank: int | 
 
 
 def escape_profile(certificate: ufm_critical.Certificate, steps, *, tau: float, loss="ce") -> np.ndarray:
-    r""":math:`F(R_x(t v)) - F(x)` along the escape eigenvector ``v`` (retraction row by row), for each ``t``.
+    r"""The loss change :math:`F(R(t v)) - F(W, H)` along the escape eigenvector ``v``, for each ``t``.
 
-    Used in chapter 4b, section 4. To second order it is :math:`t^2\lambda_{\min}/2` (the retraction
-    :math:`x \mapsto (x + v)/\|x + v\|` is second order).
+    Used in chapter 4b, section 4. :math:`R` retracts row by row, a unit row :math:`q` with tangent part
+    :math:`v_q` going to :math:`R_q(t v_q) = (q + t v_q)/\|q + t v_q\|`. To second order the change is
+    :math:`t^2\lambda_{\min}/2` (the retraction is second order).
 
     Returns
     -------
