@@ -41,7 +41,7 @@ WIDTH = 760  # px: the text width of the rendered book's pages
 #: Colour modes of the book's theme that ``screenshots`` can draw.
 THEMES = ("light", "dark")
 # Bump when the drawing changes (viewport, fonts, page): every cached rendering is then redone.
-RENDERER_VERSION = "2"
+RENDERER_VERSION = "3"
 
 PAGE = f"""<!doctype html><html><head><meta charset="utf-8">
 <style>body{{margin:0;background:#fff;font-family:sans-serif}} #fig{{width:{WIDTH}px}}</style>
@@ -133,12 +133,20 @@ class Renderer:
 
 
 def _compact(png: bytes) -> bytes:
-    """The screenshot as a 256-colour PNG: a fallback image, a fraction of the size (deterministic)."""
+    """The screenshot as a 256-colour PNG: a fallback image, a fraction of the size (deterministic).
+
+    Quantized by octree, not median cut: median cut splits the colour cube by pixel counts, so the few
+    pixels of a small marker (a saddle, a maximizer) were merged into the nearest large colour box (the
+    surface's), and markers of different types came out one colour. The octree gives every occupied
+    colour region a leaf, so the figure's few flat colours (:mod:`landscape_lib.viz.style`) survive to
+    within a few levels; measured on 12 of the book's figures, its PNGs were also a quarter smaller
+    (234 kB against 315 kB; 845 kB as RGB).
+    """
     from io import BytesIO
 
     from PIL import Image
 
-    image = Image.open(BytesIO(png)).convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+    image = Image.open(BytesIO(png)).convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE,
                                                              dither=Image.Dither.NONE)
     out = BytesIO()
     image.save(out, format="PNG", optimize=True)

@@ -14,15 +14,15 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .._validation import as_float_array
-from .style import LINE_COLORS, MENU_ROOM, SUBPLOT_TITLE_ROOM, base_layout, menu_above_plot
+from .style import LINE_COLORS, MENU_ROOM, SUBPLOT_TITLE_ROOM, base_layout, log_ticks, menu_above_plot, plotly_label
 
 __all__ = ["METRIC_TITLES", "PANEL_TITLES", "metrics_sweep_figure", "nc_curves_figure", "etf_animation_figure",
            "threshold_figure", "loss_slice_figure", "critical_values_figure", "angles_figure",
            "minority_collapse_figure"]
 
-#: Short titles of the CollapseMetrics fields.
+#: Short titles of the CollapseMetrics fields (plotly text: subscripts as ``<sub>``).
 METRIC_TITLES = {
-    "nc1": "NC1: tr(Σ_W Σ_B†)/K",
+    "nc1": "NC1: tr(Σ<sub>W</sub> Σ<sub>B</sub><sup>†</sup>)/K",
     "nc2_classifier": "NC2 of W",
     "nc2_means": "NC2 of the class means",
     "nc3_ufm": "NC3 (UFM form)",
@@ -218,7 +218,7 @@ def etf_animation_figure(run, *, feature_ratio: float, title: str | None = None,
         for k in range(K):
             seg = np.vstack([np.zeros(K - 1), C[k]])
             out.append(scatter(**{c: seg[:, j] for j, c in enumerate(coords)}, mode="lines+markers",
-                               name=f"c·w_{k}", legendgroup=str(k), showlegend=False,
+                               name=f"c·w<sub>{k}</sub>", legendgroup=str(k), showlegend=False,
                                line=dict(color=LINE_COLORS[k], width=5),
                                marker=dict(size=[0, 6 if three_d else 12], symbol="diamond",
                                            color=LINE_COLORS[k])))
@@ -274,7 +274,7 @@ def threshold_figure(ratios, rho_trained, rho_predicted, loss_trained, loss_pred
     loss_trained, loss_predicted : array_like of shape (S,)
     """
     x = _round(as_float_array(ratios, "ratios", ndim=1))
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("‖w_k‖² (mean over k)", "loss"))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("‖w<sub>k</sub>‖² (mean over k)", "loss"))
     for col, (tr, pr) in enumerate([(rho_trained, rho_predicted), (loss_trained, loss_predicted)], start=1):
         fig.add_trace(go.Scatter(x=x, y=_round(pr), mode="lines", name="closed form", legendgroup="p",
                                  showlegend=col == 1, line=dict(color=LINE_COLORS[0], width=2)), row=1, col=col)
@@ -282,7 +282,7 @@ def threshold_figure(ratios, rho_trained, rho_predicted, loss_trained, loss_pred
                                  showlegend=col == 1, marker=dict(color=LINE_COLORS[1], size=8, symbol="x")),
                       row=1, col=col)
         fig.add_vline(x=1.0, line=dict(color="gray", dash="dash"), row=1, col=col)
-    fig.update_xaxes(title_text="Kβ = K √(n_c λ_W λ_H)")
+    fig.update_xaxes(title_text="Kβ = K √(n<sub>c</sub> λ<sub>W</sub> λ<sub>H</sub>)")
     fig.update_layout(**base_layout(title, height=400, top=SUBPLOT_TITLE_ROOM if title else 0))
     return fig
 
@@ -327,7 +327,9 @@ def critical_values_figure(loss_values, lambda_mins, kinds: Sequence[str], setti
     r"""Smallest Hessian eigenvalue against the loss at critical points, one colour per setting.
 
     Used in chapter 4, section 5 and chapter 4b. Hovering shows the construction of each point; the dashed
-    line is :math:`\lambda_{\min} = 0`.
+    line is :math:`\lambda_{\min} = 0`. The legend has a colour swatch per setting and a grey marker per
+    construction (its symbol); labels are shown through :func:`~landscape_lib.viz.style.plotly_label`
+    (``n_c`` as a subscript, ``alpha`` as α).
 
     Parameters
     ----------
@@ -349,27 +351,41 @@ def critical_values_figure(loss_values, lambda_mins, kinds: Sequence[str], setti
     fig = go.Figure()
     for j, setting in enumerate(dict.fromkeys(settings)):
         idx = [i for i, s in enumerate(settings) if s == setting]
+        colour = LINE_COLORS[j % len(LINE_COLORS)]
+        # The points: shape = construction, so their own legend icon (the first point's shape) would
+        # mislead; the setting's entry is a colour swatch (a thick line) instead.
         fig.add_trace(go.Scatter(
-            x=f[idx], y=lm[idx], mode="markers", name=setting, text=[kinds[i] for i in idx],
-            hovertemplate="%{text}<br>loss %{x}<br>λ_min %{y}<extra></extra>",
-            marker=dict(size=11, color=LINE_COLORS[j % len(LINE_COLORS)],
+            x=f[idx], y=lm[idx], mode="markers", name=plotly_label(setting), text=[kinds[i] for i in idx],
+            legendgroup=setting, showlegend=False,
+            hovertemplate="%{text}<br>loss %{x}<br>λ<sub>min</sub> %{y}<extra></extra>",
+            marker=dict(size=11, color=colour,
                         symbol=[symbols[kind_list.index(kinds[i]) % len(symbols)] for i in idx])))
+        # a thick line: a colour, not a shape (a square would read as the construction drawn as one)
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=plotly_label(setting),
+                                 legendgroup=setting, line=dict(color=colour, width=6)))
+    # One grey entry per construction: what each marker shape means.
+    for k, kind in enumerate(kind_list):
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=plotly_label(kind),
+                                 legendgroup="kinds", legendgrouptitle_text="construction" if k == 0 else None,
+                                 marker=dict(size=11, color="gray", symbol=symbols[k % len(symbols)])))
     fig.add_hline(y=0.0, line=dict(color="gray", dash="dash"))
     fig.update_xaxes(title_text=xaxis_title)
-    fig.update_yaxes(title_text="smallest Hessian eigenvalue λ_min")
+    fig.update_yaxes(title_text="smallest Hessian eigenvalue λ<sub>min</sub>")
     fig.update_layout(**base_layout(title, height=460))
     return fig
 
 
 def angles_figure(points: Mapping[str, np.ndarray], *, title: str | None = None) -> go.Figure:
-    """Unit vectors in the plane or in space (rows), one trace per configuration, with a dropdown to switch.
+    r"""Unit vectors in the plane or in space (rows), one trace per configuration, with a dropdown to switch.
 
     Used in chapter 4b, section 4 (classifier rows on the sphere when ``d < K - 1``).
 
     Parameters
     ----------
     points : mapping of str to array_like of shape (K, 2) or (K, 3)
-        Rows drawn as segments from the origin; all of the same dimension.
+        Rows :math:`w_k` drawn as segments from the origin; all of the same dimension. The axes are their
+        coordinates (ranges :math:`\pm 1.25`, room for the unit vectors' markers): "coordinate i of
+        w_k" in the plane, :math:`w_{k,i}` in space.
     """
     items = [(name, as_float_array(p, name, ndim=2)) for name, p in points.items()]
     if not items or len({p.shape[1] for _, p in items}) != 1 or items[0][1].shape[1] not in (2, 3):
@@ -392,12 +408,16 @@ def angles_figure(points: Mapping[str, np.ndarray], *, title: str | None = None)
                for j, (name, _) in enumerate(items)]
     # The menu between the title and the plot (over the title, it hid the title's start).
     fig.update_layout(updatemenus=[menu_above_plot(buttons)], showlegend=False)
+    names = [f"coordinate {i + 1} of w<sub>k</sub>" for i in range(dim)]
     if dim == 2:
-        fig.update_yaxes(scaleanchor="x", range=[-1.2, 1.2])
-        fig.update_xaxes(range=[-1.2, 1.2])
+        fig.update_yaxes(scaleanchor="x", range=[-1.25, 1.25], title_text=names[1])
+        fig.update_xaxes(range=[-1.25, 1.25], title_text=names[0])
     else:
-        fig.update_layout(scene=dict(aspectmode="cube", xaxis=dict(range=[-1.1, 1.1]),
-                                     yaxis=dict(range=[-1.1, 1.1]), zaxis=dict(range=[-1.1, 1.1])))
+        # Ticks at -1, 0, 1 only, so that the labels at the scene's corners stay apart; short titles
+        # (w_k,i: coordinate i of w_k), as a long one runs out of the figure at the front corner.
+        axis = dict(range=[-1.25, 1.25], tickvals=[-1, 0, 1])
+        fig.update_layout(scene=dict(aspectmode="cube", **{f"{c}axis": dict(axis, title=f"w<sub>k,{i + 1}</sub>")
+                                                           for i, c in enumerate("xyz")}))
     fig.update_layout(**base_layout(title, height=480, top=MENU_ROOM))
     return fig
 
@@ -454,7 +474,8 @@ def minority_collapse_figure(ratios, cosine_curves: Mapping[str, np.ndarray], gr
         for j, name in enumerate(names):
             fig.add_trace(go.Heatmap(z=cos_matrix(G[name][s]), x=labels, y=labels, zmin=-1, zmax=1,
                                      colorscale="RdBu", reversescale=True, showscale=j == 0,
-                                     visible=s == 0, hovertemplate="cos(w_%{y}, w_%{x}) = %{z}<extra></extra>"),
+                                     visible=s == 0,
+                                     hovertemplate="cos(w<sub>%{y}</sub>, w<sub>%{x}</sub>) = %{z}<extra></extra>"),
                           row=2, col=j + 1)
     steps = []
     for s in range(R.size):
@@ -465,10 +486,12 @@ def minority_collapse_figure(ratios, cosine_curves: Mapping[str, np.ndarray], gr
     bottom = fig.get_subplot(2, 1).yaxis.domain
     fig.update_traces(colorbar=dict(y=bottom[0], yanchor="bottom", len=bottom[1] - bottom[0],
                                     title="cosine"), selector=dict(type="heatmap"))
-    fig.update_xaxes(type="log", title_text="imbalance ratio R", row=1, col=1)
+    fig.update_xaxes(type="log", title_text="imbalance ratio R", **log_ticks(R), row=1, col=1)
     fig.update_yaxes(title_text="cosine", range=[-0.4, 1.05], row=1, col=1)
     for j in range(len(names)):
-        fig.update_yaxes(autorange="reversed", row=2, col=j + 1)
+        fig.update_yaxes(autorange="reversed", title_text="class (* = minority)" if j == 0 else None,
+                         row=2, col=j + 1)
+        fig.update_xaxes(title_text="class (* = minority)", row=2, col=j + 1)
     fig.update_layout(**base_layout(title, height=720, top=SUBPLOT_TITLE_ROOM if title else 0))
     return fig
 

@@ -15,12 +15,13 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .style import LINE_COLORS, SUBPLOT_TITLE_ROOM, base_layout, log_ticks
+from .style import LINE_COLORS, SPHERE_SCENE, SUBPLOT_TITLE_ROOM, base_layout, log_ticks
 
 __all__ = ["landscape_convergence", "gap_versus_samples", "recovery_heatmap", "phase_transition"]
 
-_SCENE = dict(aspectmode="cube", xaxis=dict(range=[-1.05, 1.05], title="q₁"),
-              yaxis=dict(range=[-1.05, 1.05], title="q₂"), zaxis=dict(range=[-1.05, 1.05], title="q₃"))
+# Chapter 2's sphere scene (no tick labels, its camera): with tick labels the q3 title and ticks of the left
+# panel were cut at the figure's edge.
+_SCENE = SPHERE_SCENE
 
 
 def _round(x, digits: int = 4):
@@ -58,7 +59,8 @@ def landscape_convergence(mesh, tensor_values, data_values, p_values, *, columns
     lo = float(min(T.min(), np.quantile(D, 0.01)))
     hi = float(max(T.max(), np.quantile(D, 0.99)))
     fig = make_subplots(rows=1, cols=2, specs=[[{"type": "scene"}, {"type": "scene"}]],
-                        subplot_titles=("tensor objective f_A", f"data objective f_Ỹ + ω, p = {p_values[0]}"))
+                        subplot_titles=("tensor objective f<sub>A</sub>",
+                                        f"data objective f<sub>Ỹ</sub> + ω, p = {p_values[0]}"))
     surf = dict(x=xyz[..., 0], y=xyz[..., 1], z=xyz[..., 2], cmin=lo, cmax=hi, colorscale="Viridis",
                 hovertemplate="f = %{surfacecolor:.3f}<extra></extra>")
     fig.add_trace(go.Surface(surfacecolor=T, showscale=False, **surf), row=1, col=1)
@@ -76,7 +78,7 @@ def landscape_convergence(mesh, tensor_values, data_values, p_values, *, columns
         frames.append(go.Frame(name=name, data=[go.Surface(surfacecolor=D[k])], traces=[1],
                                layout=dict(annotations=[fig.layout.annotations[0],
                                                         dict(fig.layout.annotations[1].to_plotly_json(),
-                                                             text=f"data objective f_Ỹ + ω, p = {p}")])))
+                                                             text=f"data objective f<sub>Ỹ</sub> + ω, p = {p}")])))
         steps.append(dict(method="animate", label=name,
                           args=[[name], dict(mode="immediate", frame=dict(duration=0, redraw=True),
                                              transition=dict(duration=0))]))
@@ -117,7 +119,7 @@ def gap_versus_samples(p_values, gaps, *, slope: float, intercept: float, title:
                              name="slope −1/2 (Monte Carlo rate)"))
     fig.update_layout(**base_layout(title, height=420),
                       xaxis=dict(type="log", title="number of samples p", **log_ticks(p)),
-                      yaxis=dict(type="log", title="max over the sphere of |f_Ỹ + ω − f_A|",
+                      yaxis=dict(type="log", title="max over the sphere of |f<sub>Ỹ</sub> + ω − f<sub>A</sub>|",
                                  **log_ticks(np.concatenate([g.ravel(), fit]))))
     return fig
 
@@ -172,14 +174,15 @@ def phase_transition(n_values, m_values, data_rates, tensor_rates, *, title: str
                                  text=[f"{v:.2f}" for v in r[ok]],
                                  hovertemplate="n = %{x}, m = %{y}: %{text}<extra></extra>"),
                       row=1, col=col)
-        for expo, name, dash in ((1, "m = n", "dot"), (1.5, "m = n^1.5", "dashdot"), (2, "m = n²", "dash")):
+        for expo, name, dash in ((1, "m = n", "dot"), (1.5, "m = n<sup>1.5</sup>", "dashdot"), (2, "m = n²", "dash")):
             fig.add_trace(go.Scatter(x=line_n, y=_round(line_n**expo, 2), mode="lines", name=name,
                                      showlegend=col == 1, line=dict(color="black", dash=dash, width=1)),
                           row=1, col=col)
-    fig.update_xaxes(type="log", title="n")
+    # A tick at every n drawn (plotly's log ticks label decades, which a few n between 4 and 16 lack).
+    fig.update_xaxes(type="log", title="n (dimension)", tickvals=n.tolist(), ticktext=[f"{v:g}" for v in n])
     fig.update_yaxes(type="log", range=[np.log10(M[np.isfinite(M)].min() * 0.7),
                                         np.log10(M[np.isfinite(M)].max() * 1.4)])
-    fig.update_yaxes(title="m", row=1, col=1)
+    fig.update_yaxes(title="m (number of columns)", row=1, col=1)
     fig.update_yaxes(**log_ticks(M[np.isfinite(M)]))
     # The legend in a row under the plot: at the right it lay over the colour bar.
     fig.update_layout(**base_layout(title, height=500, top=SUBPLOT_TITLE_ROOM if title else 0))

@@ -8,6 +8,8 @@ button or slider step switches.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -23,8 +25,10 @@ from .style import (
     MARKER_LIFT,
     MENU_ROOM,
     PATH_COLOR,
+    SUBPLOT_TITLE_ROOM,
     base_layout,
     menu_above_plot,
+    tick_label,
 )
 
 __all__ = [
@@ -37,7 +41,10 @@ _BASIN_COLORS = ["#CC79A7", "#F0E442", "#999933", "#882255", "#332288"]
 # Global basins: the minimizer blue, then the Okabe–Ito sky blue, alternating, so that two global basins
 # side by side stay apart while both read as "global" (blue).
 _GLOBAL_BASIN_COLORS = [CRITICAL_COLORS[CriticalType.MINIMIZER], "#56B4E9"]
-_SCENE = dict(xaxis_title="x", yaxis_title="y", zaxis_title="f", aspectmode="manual",
+# Ticks at -1, 0, 1 only: plotly's default five or more per axis run into each other at the scene's front
+# corner, where the x and y labels meet.
+_SCENE = dict(xaxis=dict(title="x", tickvals=[-1, 0, 1]), yaxis=dict(title="y", tickvals=[-1, 0, 1]),
+              zaxis_title="f", aspectmode="manual",
               aspectratio=dict(x=1, y=1, z=0.6), camera=dict(eye=dict(x=1.3, y=-1.3, z=1.7)))
 _DIGITS = 4  # coordinates are rounded to this many decimals: small figures, stable output
 
@@ -179,14 +186,17 @@ def taxonomy_figure(toys, criticals=None, *, resolution: int = 41) -> go.Figure:
     return fig
 
 
-def escape_figure(strict, flat) -> go.Figure:
+def escape_figure(strict, flat, *, title: str | None = None) -> go.Figure:
     """Iterations to escape against δ: strict saddles on semilog axes, flat saddles on log–log axes.
 
     Parameters
     ----------
     strict, flat : sequence of (label, EscapeResult, EscapeLaw)
         Measured counts and the fitted laws (``"log"`` for ``strict``, ``"power"`` for ``flat``); the
-        fitted law is drawn as a line and written in the legend.
+        fitted law is drawn as a line and written in the legend. Powers in the labels and laws
+        (``x^2``, ``(1/δ)^1.00``) are shown as superscripts.
+    title : str, optional
+        Figure title, above the two-line panel titles.
     """
     # Two-line panel titles: on one line each is wider than its half of the page and they run together.
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12, subplot_titles=(
@@ -198,19 +208,23 @@ def escape_figure(strict, flat) -> go.Figure:
             c = next(colour)
             ok = res.escaped
             d = res.deltas[ok]
-            fig.add_trace(go.Scatter(x=d, y=res.iterations[ok], mode="markers", name=f"{label}: measured",
+            fig.add_trace(go.Scatter(x=d, y=res.iterations[ok], mode="markers",
+                                     name=f"{_superscripts(label)}: measured",
                                      marker=dict(color=c, size=8), legendgroup=label), row=1, col=col)
             dd = np.logspace(np.log10(d.min()), np.log10(d.max()), 50)
             fig.add_trace(go.Scatter(x=dd, y=np.round(law.predict(dd), 3), mode="lines",
-                                     name=f"{label}: {law.describe()}", line=dict(color=c, dash="dash"),
+                                     name=_superscripts(f"{label}: {law.describe()}"), line=dict(color=c, dash="dash"),
                                      legendgroup=label), row=1, col=col)
     # dtick=1: one label per decade (plotly labels 2 and 5 between decades when the range is short).
     fig.update_xaxes(type="log", title_text="δ (initial distance from the saddle)", autorange="reversed",
                      exponentformat="power", dtick=1)
     fig.update_yaxes(title_text="iterations to reach the escape radius", row=1, col=1)
     fig.update_yaxes(type="log", exponentformat="power", dtick=1, title_text="iterations (log scale)", row=1, col=2)
-    fig.update_layout(**base_layout(None, height=480))
-    fig.update_layout(legend=dict(orientation="h", y=-0.22, x=0.0), margin=dict(t=60, b=150))
+    # Room for the two-line panel titles under the figure title (none: 60 px, as before titles).
+    fig.update_layout(**base_layout(title, height=520 if title else 480, top=2 * SUBPLOT_TITLE_ROOM + 8))
+    if not title:
+        fig.update_layout(margin=dict(t=60))
+    fig.update_layout(legend=dict(orientation="h", y=-0.22, x=0.0), margin=dict(b=150))
     return fig
 
 
@@ -253,8 +267,8 @@ def escape_slider_figure(toy, trajectories, deltas, escape_iterations, *, critic
     steps = []
     for j in range(d.shape[0]):
         vis = [True] * n_base + [i == j for i in range(d.shape[0])]
-        label = f"δ = {d[j]:.0e}"
-        title = f"GD from δ = {d[j]:.0e}: {int(k[j])} iterations to escape" if k[j] >= 0 else label
+        label = f"δ = {tick_label(d[j])}"
+        title = f"GD from {label}: {int(k[j])} iterations to escape" if k[j] >= 0 else label
         steps.append(dict(method="update", label=label, args=[{"visible": vis}, {"title.text": title}]))
     first = steps[0]["args"][1]["title.text"]
     fig.update_layout(title=dict(text=first, x=0.5), sliders=[dict(
@@ -262,9 +276,10 @@ def escape_slider_figure(toy, trajectories, deltas, escape_iterations, *, critic
     return fig
 
 
-def perturbed_gd_figure(toy, result, *, critical=None, n_show: int = 30, max_points: int = 300) -> go.Figure:
+def perturbed_gd_figure(toy, result, *, critical=None, n_show: int = 30, max_points: int = 300,
+                        title: str | None = None) -> go.Figure:
     """Paths of perturbed gradient descent started exactly at a saddle (left) and their escape times
-    (right, histogram)."""
+    (right, histogram); ``title`` above the two panel titles."""
     tr = result.trajectory
     fig = make_subplots(rows=1, cols=2, column_widths=[0.6, 0.4], horizontal_spacing=0.1, subplot_titles=(
         "perturbed GD paths from the saddle", f"iterations to reach distance {result.escape_radius:g}"))
@@ -286,8 +301,9 @@ def perturbed_gd_figure(toy, result, *, critical=None, n_show: int = 30, max_poi
     fig.update_yaxes(range=[y0, y1], title_text="y", row=1, col=1)
     fig.update_xaxes(title_text="iteration", row=1, col=2)
     fig.update_yaxes(title_text="runs", row=1, col=2)
-    fig.update_layout(**base_layout(None, height=480))
-    fig.update_layout(margin=dict(t=50))
+    fig.update_layout(**base_layout(title, height=480, top=SUBPLOT_TITLE_ROOM))
+    if not title:
+        fig.update_layout(margin=dict(t=50))
     return fig
 
 
@@ -377,8 +393,16 @@ def _square_axes(fig: go.Figure, toy) -> None:
 
 
 def _plain(tex: str) -> str:
-    """A LaTeX formula made readable as plain text in a plotly title."""
-    out = tex.replace(r"\tfrac14", "¼").replace(r"\|", "‖").replace(r"^\top", "ᵀ")
-    for a, b in (("^2", "²"), ("^3", "³"), ("^4", "⁴")):
-        out = out.replace(a, b)
-    return out
+    """A LaTeX formula made readable as plain text in a plotly title (``_F``: a ``<sub>``)."""
+    out = tex.replace(r"\tfrac14", "¼").replace(r"\|", "‖").replace(r"^\top", "ᵀ").replace("_F", "<sub>F</sub>")
+    return _superscripts(out)
+
+
+_SUPERSCRIPT_DIGITS = {"2": "²", "3": "³", "4": "⁴"}
+
+
+def _superscripts(text: str) -> str:
+    """``x^2`` as ``x²`` (2, 3, 4), other powers such as ``(1/δ)^1.00`` as ``(1/δ)<sup>1.00</sup>``:
+    plotly writes a caret literally."""
+    return re.sub(r"\^(-?[0-9]+(?:\.[0-9]+)?)",
+                  lambda m: _SUPERSCRIPT_DIGITS.get(m.group(1)) or f"<sup>{m.group(1)}</sup>", text)

@@ -14,17 +14,15 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from ..critical import TYPE_ORDER
+from ..critical import TYPE_ORDER, CriticalType
 from ..objectives import TensorObjective, as_matrix
 from ..sphere import lat_lon_mesh
-from .style import CRITICAL_COLORS, CRITICAL_SYMBOLS_3D, LINE_COLORS, base_layout
+from .style import CRITICAL_COLORS, CRITICAL_SYMBOLS_3D, LINE_COLORS, SPHERE_SCENE, base_layout
 
 __all__ = ["landscape_figure", "landscape_slider", "trajectory_figure", "convergence_figure",
            "phase_transition_heatmap", "recovery_histogram", "correlation_histogram", "coverage_figure",
            "census_figure"]
-_AXIS = dict(range=[-1.15, 1.15], showticklabels=False, title="")
-_SCENE = dict(aspectmode="cube", xaxis=dict(_AXIS, title="q₁"), yaxis=dict(_AXIS, title="q₂"),
-              zaxis=dict(_AXIS, title="q₃"), camera=dict(eye=dict(x=1.5, y=1.2, z=0.9)))
+_SCENE = SPHERE_SCENE
 
 
 def _round(x, digits: int = 3) -> np.ndarray:
@@ -50,11 +48,21 @@ def _surface(mesh, values, *, colorbar: bool = True) -> go.Surface:
                       hovertemplate="f = %{surfacecolor:.4f}<extra></extra>")
 
 
+#: Size of the critical-point markers on the sphere; the saddles' cross, a thin glyph, is drawn larger (it
+#: was lost on the surface at 5).
+CRITICAL_SIZE = 7
+SADDLE_SIZE = 10
+#: Size of the rings marking the columns: larger than a critical-point marker, so that a ring stays visible
+#: round the minimizer that sits on (or next to) its column.
+COLUMN_SIZE = 11
+
+
 def _columns_trace(A) -> go.Scatter3d:
     pts = np.concatenate([A.T, -A.T]) * 1.08
     return go.Scatter3d(x=_round(pts[:, 0]), y=_round(pts[:, 1]), z=_round(pts[:, 2]), mode="markers",
-                        marker=dict(size=3, color="black", symbol="circle-open"), name="±aᵢ (columns)",
-                        hoverinfo="name")
+                        marker=dict(size=COLUMN_SIZE, color="black", symbol="circle-open",
+                                    line=dict(color="black", width=2)),
+                        name="±aᵢ (columns)", hoverinfo="name")
 
 
 def _critical_traces(critical) -> list:
@@ -69,8 +77,10 @@ def _critical_traces(critical) -> list:
             pts = np.concatenate([critical.points[mask], -critical.points[mask]]) * 1.04
         traces.append(go.Scatter3d(
             x=_round(pts[:, 0]), y=_round(pts[:, 1]), z=_round(pts[:, 2]), mode="markers", name=t.value,
-            marker=dict(size=5, color=CRITICAL_COLORS[t], symbol=CRITICAL_SYMBOLS_3D[t],
-                        line=dict(color="white", width=1)), hoverinfo="name"))
+            # A dark outline: a white one vanished into the light (yellow-green) end of Viridis.
+            marker=dict(size=SADDLE_SIZE if t is CriticalType.STRICT_SADDLE else CRITICAL_SIZE,
+                        color=CRITICAL_COLORS[t], symbol=CRITICAL_SYMBOLS_3D[t],
+                        line=dict(color="#222222", width=2)), hoverinfo="name"))
     return traces
 
 
@@ -245,8 +255,8 @@ def phase_transition_heatmap(n_values, m_values, rate, *, title: str | None = No
                                  line=dict(color="#D55E00", dash=dash, width=2)))
     ticks = m[:: max(1, m.size // 10)]
     fig.update_layout(**base_layout(title, height=height),
-                      xaxis=dict(title="n", tickvals=n, range=[float(nn.min()), float(nn.max())]),
-                      yaxis=dict(title="m", tickvals=_round(np.log2(ticks), 4),
+                      xaxis=dict(title="n (dimension)", tickvals=n, range=[float(nn.min()), float(nn.max())]),
+                      yaxis=dict(title="m (number of columns)", tickvals=_round(np.log2(ticks), 4),
                                  ticktext=[str(int(v)) for v in ticks], range=[y.min() - 0.3, y.max() + 0.3]),
                       legend=dict(x=0.01, y=0.99, bgcolor="rgba(255,255,255,0.7)"))
     return fig
@@ -264,28 +274,48 @@ def recovery_histogram(samples: dict, *, threshold: float, baseline=None, title:
     threshold : float
         Drawn as a vertical line.
     baseline : array_like, optional
-        Correlations of random points of the sphere (drawn in grey).
+        Correlations of random points of the sphere (drawn in grey, filled).
     title : str, optional
     height : int, default 400
 
     Returns
     -------
     plotly.graph_objects.Figure
+        One step line per distribution (:func:`_step_histogram`: fraction per bin of width 0.01).
     """
     fig = go.Figure()
-    bins = dict(start=0.0, end=1.0001, size=0.01)
+    # Shared bins of width 0.01 on [0, 1]; each solver's distribution is an unfilled step outline, so
+    # that overlapping distributions stay distinct (translucent filled bars blended into new colours).
+    edges = np.round(np.linspace(0.0, 1.0, 101), 2)
     if baseline is not None:
-        fig.add_trace(go.Histogram(x=_round(baseline, 3), xbins=bins, histnorm="probability", opacity=0.5,
-                                   marker=dict(color="gray"), name="random points (no solver)"))
+        fig.add_trace(_step_histogram(baseline, edges, name="random points (no solver)", color="gray",
+                                      fill=True))
     for k, (label, vals) in enumerate(samples.items()):
-        fig.add_trace(go.Histogram(x=_round(vals, 3), xbins=bins, histnorm="probability", opacity=0.6,
-                                   marker=dict(color=LINE_COLORS[k % len(LINE_COLORS)]), name=label))
+        fig.add_trace(_step_histogram(vals, edges, name=label, color=LINE_COLORS[k % len(LINE_COLORS)]))
     fig.add_vline(x=threshold, line=dict(color="black", dash="dash"), annotation_text=f"threshold {threshold:g}",
                   annotation_position="top left")
-    fig.update_layout(**base_layout(title, height=height), barmode="overlay",
+    fig.update_layout(**base_layout(title, height=height),
                       xaxis=dict(title="max over i of |⟨aᵢ, q⟩| at the limit", range=[0.3, 1.005]),
                       yaxis=dict(title="fraction of starts"))
     return fig
+
+
+def _step_histogram(values, edges: np.ndarray, *, name: str, color: str, fill: bool = False) -> go.Scatter:
+    r"""The fraction of ``values`` in each bin ``[edges[j], edges[j+1])`` (the last bin closed) as a step
+    line: ``x`` the B + 1 edges, ``y`` the B fractions and the last one repeated (``line_shape="hv"``).
+
+    ``fill``: a translucent area under the steps (the grey baseline), else the outline alone.
+    """
+    v = np.asarray(values, dtype=float).ravel()
+    v = v[np.isfinite(v)]
+    counts, _ = np.histogram(np.clip(v, edges[0], edges[-1]), bins=edges)
+    frac = counts / max(v.size, 1)
+    y = _round(np.append(frac, frac[-1]), 4)
+    extra = dict(fill="tozeroy", fillcolor="rgba(128,128,128,0.35)") if fill else {}
+    return go.Scatter(x=edges, y=y, mode="lines", line=dict(color=color, width=1 if fill else 2, shape="hv"),
+                      name=name, customdata=np.full(y.shape, v.size),
+                      hovertemplate=f"{name}<br>%{{x:.2f}}: %{{y:.3f}} of %{{customdata}}<extra></extra>",
+                      **extra)
 
 
 def coverage_figure(curves: dict, m: int, success: dict, *, title: str | None = None,
@@ -386,5 +416,5 @@ def census_figure(cells, *, title: str | None = None, height: int = 460) -> go.F
     fig.update_layout(legend=dict(itemsizing="constant"))
     fig.update_xaxes(title_text="f(q)", row=1, col=1)
     fig.update_xaxes(title_text="max over i of |⟨aᵢ, q⟩|", row=1, col=2)
-    fig.update_yaxes(title_text="λ_min of the tangent Hessian", row=1, col=1)
+    fig.update_yaxes(title_text="λ<sub>min</sub> of the tangent Hessian", row=1, col=1)
     return fig

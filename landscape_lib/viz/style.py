@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ..critical import CriticalType
@@ -42,6 +44,13 @@ PATH_COLOR = "#CC79A7"
 #: same reason.
 GUIDE_COLOR = "#56B4E9"
 
+#: 3-D scene of a unit sphere (chapters 2 and 3): axes q₁, q₂, q₃ without tick labels (the coordinates are
+#: not what a sphere figure shows, and the labels of the left axis were cut at a figure's edge), a cube
+#: over [-1.15, 1.15]³ (room for markers just outside the sphere) and one camera for every sphere.
+_SPHERE_AXIS = dict(range=[-1.15, 1.15], showticklabels=False, title="")
+SPHERE_SCENE = dict(aspectmode="cube", xaxis=dict(_SPHERE_AXIS, title="q₁"), yaxis=dict(_SPHERE_AXIS, title="q₂"),
+                    zaxis=dict(_SPHERE_AXIS, title="q₃"), camera=dict(eye=dict(x=1.5, y=1.2, z=0.9)))
+
 #: Longest line of a figure title, in characters. Plotly never wraps a title: one longer than the figure
 #: is cut off at both ends. A 17 px title line of 80 characters is about 580 px wide, within the book's
 #: text width (688 px in a 1280 px window); longer titles are broken into lines (:func:`wrap_title`).
@@ -78,6 +87,21 @@ def wrap_title(text: str, width: int = TITLE_CHARS) -> str:
     return "<br>".join(lines)
 
 
+#: Greek letters that labels built from code may spell out (e.g. ``str`` of a loss: "alpha = 0.1").
+_GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "lambda": "λ", "tau": "τ"}
+
+
+def plotly_label(text: str) -> str:
+    """``text`` as plotly should show it: ``n_c`` → ``n<sub>c</sub>``, ``λ_min`` → ``λ<sub>min</sub>``,
+    spelled-out Greek letters (``alpha``, ``gamma``, ...) as letters.
+
+    Plotly writes ``_`` literally. A subscript is a single letter (Latin or Greek) followed by ``_`` and
+    a word; longer names such as ``train_acc`` are left alone.
+    """
+    out = re.sub(r"(?<![\w])([A-Za-zΑ-Ωα-ω])_([A-Za-z0-9]+)", r"\1<sub>\2</sub>", text)
+    return re.sub(r"\b(" + "|".join(_GREEK) + r")\b", lambda m: _GREEK[m.group(1)], out)
+
+
 def base_layout(title: str | None = None, *, height: int = 480, width: int | None = None, top: int = 0) -> dict:
     """Layout defaults shared by every figure (white template, compact margins).
 
@@ -85,7 +109,7 @@ def base_layout(title: str | None = None, *, height: int = 480, width: int | Non
     ----------
     title : str, optional
         Centred; wrapped by :func:`wrap_title` when longer than :data:`TITLE_CHARS` (the top margin grows by
-        :data:`TITLE_LINE` per extra line).
+        :data:`TITLE_LINE` per extra line); ``n_c``-style subscripts shown by :func:`plotly_label`.
     height : int, default 480
     width : int, optional
         Leave it unset in the book: the figure then takes the page's text width (a fixed width wider than
@@ -104,7 +128,12 @@ def base_layout(title: str | None = None, *, height: int = 480, width: int | Non
     layout = dict(template="plotly_white", height=height,
                   margin=dict(l=40, r=20, t=(60 + TITLE_LINE * (lines - 1) if text else 20) + top, b=40))
     if text:
-        layout["title"] = dict(text=text, x=0.5)
+        # Subscripts written with "_" in a chapter's title (n_c, λ_min) as plotly's <sub> (not in TeX).
+        layout["title"] = dict(text=text if "$" in text else plotly_label(text), x=0.5)
+        if lines > 1:
+            # Plotly puts a title's first baseline at the middle of the top margin ("auto"), so the lines
+            # of a long one run down onto subplot titles; hang it from the top edge instead.
+            layout["title"].update(yref="container", y=1, yanchor="top", pad=dict(t=14))
     if width:
         layout["width"] = width
     return layout

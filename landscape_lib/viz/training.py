@@ -19,14 +19,15 @@ from plotly.subplots import make_subplots
 
 from .._validation import check_scalar
 from ..stored_runs import final_values, seed_band
-from .style import LINE_COLORS, base_layout, log_ticks
+from .style import LINE_COLORS, SUBPLOT_TITLE_ROOM, base_layout, log_ticks
 
 __all__ = ["METRIC_LABELS", "metric_series", "training_curves_figure", "width_sweep_figure",
            "width_band_figure", "final_metrics_table", "seed_band_figure", "seed_summary_table"]
 
 #: Panel titles of the history columns: short enough for three panels side by side in the book's width.
+#: Subscripts as plotly's ``<sub>`` (it shows a ``_`` literally).
 METRIC_LABELS = {
-    "nc1": "NC1 = tr(Σ_W Σ_B†)/K",
+    "nc1": "NC1 = tr(Σ<sub>W</sub> Σ<sub>B</sub><sup>†</sup>)/K",
     "nc2_classifier": "NC2 of W",
     "nc2_means": "NC2 of the class means",
     "nc3_ufm": "NC3 (UFM form)",
@@ -39,6 +40,11 @@ METRIC_LABELS = {
 }
 #: Columns shown on a logarithmic y axis (the NC metrics that decay towards 0 without reaching it).
 LOG_METRICS = {"nc1", "nc2_classifier", "nc2_means", "nc3_ufm", "nc3_papyan", "train_loss", "test_loss"}
+#: With this many legend entries or more, the legend goes in rows under the plot: a column of them at the
+#: right takes the panels' width (the book's text column is 688 px).
+LEGEND_BELOW = 4
+#: Height of one row of a horizontal legend (px).
+LEGEND_ROW = 22
 #: Linear columns that are fractions in [0, 1]: a flat panel of them (all 1, all 0) keeps a range near [0, 1].
 FRACTION_METRICS = {"nc4", "train_acc", "test_acc"}
 
@@ -174,7 +180,9 @@ def _set_y_axis(fig: go.Figure, key: str, row: int, col: int) -> None:
 def _finish_panels(fig: go.Figure, metrics: list, cols: int, title, height, x_title: str = "epoch") -> go.Figure:
     """Y axes by :func:`_set_y_axis`, ``x_title`` under the bottom row, the layout (300 px a row).
 
-    Call it after the traces are added: the log axes' ticks are chosen from them.
+    The top margin leaves room for the panel titles under a title of any number of lines; with
+    :data:`LEGEND_BELOW` legend entries or more the legend is horizontal, under the plot. Call it after
+    the traces are added: the log axes' ticks are chosen from them.
     """
     if height is not None:
         height = check_scalar(height, "height", integer=True, low=1)
@@ -184,7 +192,18 @@ def _finish_panels(fig: go.Figure, metrics: list, cols: int, title, height, x_ti
         # the bottom panel of each column (the last row may be short)
         bottom = j + cols >= len(metrics)
         fig.update_xaxes(title_text=x_title if bottom else None, row=j // cols + 1, col=j % cols + 1)
-    fig.update_layout(**base_layout(title, height=height or 300 * rows + 60))
+    layout = base_layout(title, height=height or 300 * rows + 60, top=SUBPLOT_TITLE_ROOM)
+    entries = sum(1 for t in fig.data if t.showlegend is not False and t.name)
+    if entries >= LEGEND_BELOW:
+        # Rows under the x titles (``yref="container"``: at the figure's bottom edge, whatever its
+        # height); the bottom margin grows by the rows of two entries each (plotly fits more if it can).
+        legend_rows = -(-entries // 2)
+        layout["margin"]["b"] += 20 + LEGEND_ROW * legend_rows
+        if height is None:
+            layout["height"] += 20 + LEGEND_ROW * legend_rows
+        layout["legend"] = dict(orientation="h", x=0.5, xanchor="center", yref="container", y=0,
+                                yanchor="bottom")
+    fig.update_layout(**layout)
     return fig
 
 

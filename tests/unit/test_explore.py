@@ -107,13 +107,15 @@ def test_data_landscape_traces_panels_and_slider(snapshot):
     # the true columns ±a_i on both spheres, one legend entry
     assert [t.name for t in fig.data[2:]] == ["±aᵢ", "±aᵢ"]
     assert [bool(t.showlegend) for t in fig.data[2:]] == [True, False]
-    assert [a.text for a in fig.layout.annotations] == ["tensor objective f_A", f"data objective f_Ỹ + ω, p = {P}"]
+    assert [a.text for a in fig.layout.annotations] == ["tensor objective f<sub>A</sub>",
+                                                        f"data objective f<sub>Ỹ</sub> + ω, p = {P}"]
     # one sample size: one frame and one slider step, named by p
     assert [f.name for f in fig.frames] == [str(P)]
     assert [s.label for s in fig.layout.sliders[0].steps] == [str(P)]
     assert fig.layout.title.text.startswith(f"m = {M}, θ = {THETA:g}, p = {P}: largest gap ")
     for scene in (fig.layout.scene, fig.layout.scene2):
-        assert scene.aspectmode == "cube" and tuple(scene.xaxis.range) == (-1.05, 1.05)
+        # chapter 2's sphere scene (room for the markers just outside the sphere)
+        assert scene.aspectmode == "cube" and tuple(scene.xaxis.range) == (-1.15, 1.15)
     assert len(fig.to_json()) < 250_000
 
 

@@ -94,7 +94,9 @@ def test_escape_figure_has_measured_points_and_fitted_laws():
     fitted = [tr for tr in fig.data if tr.mode == "lines"]
     assert len(measured) == 2 and len(fitted) == 2
     np.testing.assert_array_equal(measured[0].y, res_s.iterations)
-    assert law_s.describe() in fitted[0].name and law_f.describe() in fitted[1].name
+    # the laws as written, powers as superscripts: (1/δ)^1.99 -> (1/δ)<sup>1.99</sup>
+    assert law_s.describe() in fitted[0].name
+    assert law_f.describe().replace("^", "<sup>") + "</sup>" in fitted[1].name
     # Semilog on the left (linear y), log-log on the right.
     assert fig.layout.xaxis.type == "log" and fig.layout.xaxis2.type == "log"
     assert fig.layout.yaxis.type in (None, "linear") and fig.layout.yaxis2.type == "log"

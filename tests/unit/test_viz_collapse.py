@@ -282,7 +282,8 @@ def test_etf_animation_traces_frames_and_slider(k, anim3, anim4):
     kind = go.Scatter3d if k == 4 else go.Scatter
     assert isinstance(fig, go.Figure)
     assert len(fig.data) == 2 * k and all(isinstance(t, kind) for t in fig.data)
-    assert [t.name for t in fig.data] == [f"features, class {j}" for j in range(k)] + [f"c·w_{j}" for j in range(k)]
+    assert [t.name for t in fig.data] == ([f"features, class {j}" for j in range(k)]
+                                          + [f"c·w<sub>{j}</sub>" for j in range(k)])
     assert [t.mode for t in fig.data] == ["markers"] * k + ["lines+markers"] * k
     assert [t.legendgroup for t in fig.data] == [str(j) for j in range(k)] * 2   # a class and its w_k together
     assert all(len(t.x) == N for t in fig.data[:k]) and all(len(t.x) == 2 for t in fig.data[k:])
@@ -394,8 +395,9 @@ def test_threshold_traces_values_and_threshold_line(threshold_sweep):
     # a dashed vertical line at the threshold 1 in each panel
     lines = [(s.x0, s.x1, s.xref) for s in fig.layout.shapes]
     assert lines == [(1.0, 1.0, "x"), (1.0, 1.0, "x2")]
-    assert [a.text for a in fig.layout.annotations] == ["‖w_k‖² (mean over k)", "loss"]
-    assert fig.layout.xaxis.title.text == fig.layout.xaxis2.title.text == "Kβ = K √(n_c λ_W λ_H)"
+    assert [a.text for a in fig.layout.annotations] == ["‖w<sub>k</sub>‖² (mean over k)", "loss"]
+    assert (fig.layout.xaxis.title.text == fig.layout.xaxis2.title.text
+            == "Kβ = K √(n<sub>c</sub> λ<sub>W</sub> λ<sub>H</sub>)")
     assert fig.layout.title.text == "threshold" and fig.layout.height == 400
     # above the threshold the trained classifier collapses to zero, as the closed form says
     assert np.all(_values(fig.data[1].y)[sw[:, 0] > 1] < 1e-8)

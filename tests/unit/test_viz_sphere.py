@@ -126,8 +126,13 @@ def test_recovery_histogram_traces_and_threshold():
     samples = {"a": np.linspace(0.5, 1, 11), "b": np.full(5, 0.95)}
     fig = viz.recovery_histogram(samples, threshold=0.9, baseline=np.full(7, 0.4))
     assert [t.name for t in fig.data] == ["random points (no solver)", "a", "b"]
-    assert [len(t.x) for t in fig.data] == [7, 11, 5]
-    assert all(t.histnorm == "probability" for t in fig.data)
+    # step outlines over shared bins of width 0.01 (101 edges), the fraction of each sample per bin
+    assert all(len(t.x) == len(t.y) == 101 and t.line.shape == "hv" for t in fig.data)
+    assert [t.fill for t in fig.data] == ["tozeroy", None, None]           # only the grey baseline filled
+    for t, n in zip(fig.data, (7, 11, 5), strict=True):
+        assert sum(t.y[:-1]) == pytest.approx(1.0, abs=1e-3) and t.customdata[0] == n
+    assert fig.data[2].y[95] == pytest.approx(1.0)                        # all of "b" in [0.95, 0.96)
+    assert fig.data[0].y[40] == pytest.approx(1.0)                        # the baseline at 0.4
     assert len(fig.layout.shapes) == 1 and fig.layout.shapes[0].x0 == 0.9
     assert len(viz.recovery_histogram(samples, threshold=0.9).data) == 2
 
