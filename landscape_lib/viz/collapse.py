@@ -439,7 +439,8 @@ def minority_collapse_figure(ratios, cosine_curves: Mapping[str, np.ndarray], gr
     grams : mapping of str to array_like of shape (S, K, K)
         Gram matrices :math:`WW^\top` per ratio, same keys as ``cosine_curves``.
     minority : sequence of int
-        The minority classes (marked on the matrices' axes).
+        Indices (0-based) of the minority classes; the matrices' axes label class ``k`` as ``k + 1`` (classes
+        1..K, as in the book's text), starred for a minority class.
     """
     R = as_float_array(ratios, "ratios", ndim=1)
     names = list(cosine_curves)
@@ -449,7 +450,7 @@ def minority_collapse_figure(ratios, cosine_curves: Mapping[str, np.ndarray], gr
     if any(g.shape[0] != R.size for g in G.values()):
         raise ValueError(f"every grams entry must have one matrix per ratio ({R.size})")
     K = next(iter(G.values())).shape[1]
-    labels = [f"{k}{'*' if k in set(minority) else ''}" for k in range(K)]
+    labels = [f"{k + 1}{'*' if k in set(minority) else ''}" for k in range(K)]  # classes 1..K, as in the text
     fig = make_subplots(rows=2, cols=len(names), specs=[[{"colspan": len(names)}] + [None] * (len(names) - 1),
                                                          [{} for _ in names]],
                         row_heights=[0.45, 0.55], vertical_spacing=0.14,

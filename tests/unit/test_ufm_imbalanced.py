@@ -125,5 +125,8 @@ def test_minority_collapse_figure():
     grams = {"a": np.stack([np.eye(3), np.ones((3, 3))]), "b": np.stack([np.eye(3), np.zeros((3, 3))])}
     fig = viz.minority_collapse_figure(R, {"a": [0.0, 1.0], "b": [0.0, np.nan]}, grams, minority=[1, 2])
     assert len(fig.data) == 2 + 2 * 2 and len(fig.layout.sliders[0].steps) == 2
+    # The matrices label the classes 1..K as the text does, starring the minority classes (indices 1, 2).
+    heatmaps = [t for t in fig.data if t.type == "heatmap"]
+    assert list(heatmaps[0].x) == ["1", "2*", "3*"]
     with pytest.raises(ValueError, match="same keys"):
         viz.minority_collapse_figure(R, {"a": [0.0, 1.0]}, {"b": grams["b"]}, minority=[1, 2])
