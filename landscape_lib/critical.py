@@ -67,7 +67,7 @@ class CriticalPoints:
     n_starts, n_converged : int or None
         Starts of the search, and how many of them converged (None when the points were given).
     scale : float
-        The unit of ``values`` and ``eigenvalues``: the objective's scale :math:`\sigma` on the sphere
+        The unit of ``values`` and ``eigenvalues``: the objective's scale :math:`\varsigma` on the sphere
         (:func:`landscape_lib.solvers.objective_scale`), 1 in the plane. Values are sorted after division by it,
         so that the order does not depend on the scale.
     """
