@@ -40,6 +40,8 @@ shape. The *Euclidean* methods (``value``, ``euclidean_*``) accept any finite ``
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from . import dictionary
@@ -80,6 +82,13 @@ def as_matrix(A, name: str = "A") -> np.ndarray:
     if zero.size:
         raise ValueError(f"{name} must have no zero columns; column(s) {zero[:5].tolist()} are zero")
     return arr
+
+
+def _checked_scale(sigma: float) -> float:
+    if not (np.isfinite(sigma) and sigma > 0):
+        raise ValueError(f"the scale of the objective is {sigma!r}, not a finite positive number; pass scale= "
+                         "explicitly or rescale the data")
+    return float(sigma)
 
 
 class L4Objective:
@@ -125,6 +134,13 @@ class L4Objective:
     @property
     def matrix(self) -> np.ndarray:
         return self._M
+
+    @functools.cached_property
+    def scale(self) -> float:
+        r"""The objective's scale :math:`\varsigma = (\sum_i\|m_i\|^4 / \sum_i\|m_i\|^2)^2` of its columns, computed
+        once (:func:`landscape_lib.solvers.objective_scale` explains it; the data objectives estimate it)."""
+        sq = np.einsum("ij,ij->j", self._M, self._M)  # squared column norms, shape (k,)
+        return _checked_scale((float(np.sum(sq * sq)) / float(np.sum(sq))) ** 2)
 
     @property
     def n(self) -> int:
@@ -411,6 +427,26 @@ class _SampleObjective(L4Objective):
     @property
     def p(self) -> int:
         return self._p
+
+    @functools.cached_property
+    def scale(self) -> float:
+        r"""The scale :math:`\varsigma` of the unknown dictionary, estimated from the data's second and fourth
+        moments (:func:`landscape_lib.solvers.objective_scale` gives the estimate), computed once."""
+        M, n, p, theta = self._M, self.n, self.p, self.theta
+        # In units of the largest entry: T2^2 and ||C||_F^2 are squares of sums over all p samples, and must
+        # not overflow (or underflow) where f itself does not; sigma is then rescaled by mu^4.
+        mu = float(np.max(np.abs(M)))
+        Mu = M / mu
+        sq = np.einsum("ij,ij->j", Mu, Mu)  # squared sample norms, shape (k,)
+        t2, f4 = float(np.sum(sq)), float(np.sum(sq * sq))
+        sigma = 3.0 * f4 / (n * (n + 2))
+        if p >= 2:
+            C = Mu @ Mu.T
+            s4 = ((p + 2) * f4 - t2 * t2 - 2.0 * float(np.sum(C * C))) / (p - 1)
+            s2 = t2 * np.sqrt(3.0 * (1.0 - theta) / (theta * p))
+            if s4 > 0:
+                sigma = (s4 / s2) ** 2
+        return _checked_scale(sigma * mu**4)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(n = {self.n}, p = {self.p}, θ = {self.theta:g})"

@@ -459,7 +459,7 @@ def rates_at_cells(grid: RecoveryGrid, n_values, m_values, thresholds, *, baseli
 
     Cell ``c`` is ``(n_values[c], m_values[c])``. Its rate at a threshold is the fraction of the grid's
     limits at that cell with :math:`\max_i|\langle a_i, q\rangle|` at least that threshold (the criterion of chapter 2,
-    section 5), recomputed from the stored correlations exactly as :meth:`RecoveryGrid.rate_at` does. A cell
+    section 5), read from :meth:`RecoveryGrid.rate_at`. A cell
     the grid did not measure (an ``n`` or ``m`` not in its grids, or ``m`` beyond ``max_m_factor`` :math:`n^2`)
     gets NaN, so that the rates can be set beside another measurement on its own set of cells (chapter 2 sets
     the live random-frame grid beside the stored tight-frame one).
@@ -486,12 +486,13 @@ def rates_at_cells(grid: RecoveryGrid, n_values, m_values, thresholds, *, baseli
     if n.ndim != 1 or n.shape != m.shape:
         raise ValueError(f"n_values and m_values must be sequences of the same length; got shapes {n.shape} "
                          f"and {m.shape}")
-    thr = [_threshold(t) for t in np.atleast_1d(np.asarray(thresholds, dtype=float))]
-    stats = grid.baseline if baseline else grid.correlations
-    rates = np.full((n.size, len(thr)), np.nan)
-    for c, key in enumerate(zip(n.tolist(), m.tolist(), strict=True)):
-        if key in stats:  # the grid's keys are the measured (n, m) pairs, as ints
-            rates[c] = [np.mean(stats[key] >= t) for t in thr]
+    grids = [grid.rate_at(t, baseline=baseline) for t in np.atleast_1d(np.asarray(thresholds, dtype=float))]
+    row = {int(v): i for i, v in enumerate(grid.m_values)}
+    col = {int(v): j for j, v in enumerate(grid.n_values)}
+    rates = np.full((n.size, len(grids)), np.nan)
+    for c, (nc, mc) in enumerate(zip(n.tolist(), m.tolist(), strict=True)):
+        if nc in col and mc in row:  # rate_at leaves NaN where the grid skipped the cell (m beyond its limit)
+            rates[c] = [g[row[mc], col[nc]] for g in grids]
     return rates
 
 

@@ -43,7 +43,7 @@ import numpy as np
 
 from ._threads import one_blas_thread
 from ._validation import check_positive, check_scalar
-from .objectives import CumulantObjective, DataObjective, L4Objective
+from .objectives import L4Objective
 from .sphere import _inner, as_points
 
 __all__ = ["SolverResult", "objective_scale", "gradient_descent", "power_iteration", "newton"]
@@ -145,30 +145,7 @@ def objective_scale(objective) -> float:
         If ``objective`` is not an ℓ4 objective, or :math:`\varsigma` is not a finite positive number.
     """
     _check_objective(objective)
-    M = objective.matrix
-    if isinstance(objective, (DataObjective, CumulantObjective)):
-        n, p, theta = objective.n, objective.p, objective.theta
-        # In units of the largest entry: T2^2 and ||C||_F^2 are squares of sums over all p samples, and must
-        # not overflow (or underflow) where f itself does not; sigma is then rescaled by mu^4.
-        mu = float(np.max(np.abs(M)))
-        Mu = M / mu
-        sq = np.einsum("ij,ij->j", Mu, Mu)  # squared sample norms, shape (k,)
-        t2, f4 = float(np.sum(sq)), float(np.sum(sq * sq))
-        sigma = 3.0 * f4 / (n * (n + 2))
-        if p >= 2:
-            C = Mu @ Mu.T
-            s4 = ((p + 2) * f4 - t2 * t2 - 2.0 * float(np.sum(C * C))) / (p - 1)
-            s2 = t2 * np.sqrt(3.0 * (1.0 - theta) / (theta * p))
-            if s4 > 0:
-                sigma = (s4 / s2) ** 2
-        sigma *= mu**4
-    else:
-        sq = np.einsum("ij,ij->j", M, M)  # squared column norms, shape (k,)
-        sigma = (float(np.sum(sq * sq)) / float(np.sum(sq))) ** 2
-    if not (np.isfinite(sigma) and sigma > 0):
-        raise ValueError(f"the scale of the objective is {sigma!r}, not a finite positive number; pass scale= "
-                         "explicitly or rescale the data")
-    return float(sigma)
+    return objective.scale  # computed once per objective (a cached property of the objective)
 
 
 def _check_objective(objective) -> None:

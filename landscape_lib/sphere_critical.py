@@ -36,18 +36,11 @@ import numpy as np
 
 from ._validation import as_rng, check_positive
 from .critical import CriticalPoints, collect, deduplicate
-from .objectives import L4Objective
-from .solvers import _scale, gradient_descent, newton, power_iteration
+from .solvers import _check_objective, _scale, gradient_descent, newton, power_iteration
 from .sphere import _inner, as_points, project, random_points
 
 __all__ = ["find_critical_points", "classify_points", "StableSearch", "search_until_stable", "SaddleEscape",
            "escape_iterations"]
-
-
-def _check_objective(objective) -> None:
-    if not isinstance(objective, L4Objective):
-        raise ValueError("objective must be an ℓ4 objective of landscape_lib.objectives (e.g. TensorObjective(A)); "
-                         f"got {type(objective).__name__}")
 
 
 def _classified(objective, q: np.ndarray, *, eig_tol: float, scale: float, **search) -> CriticalPoints:

@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -164,8 +165,14 @@ def ipc_kernel_manager():
         def __init__(self, **kwargs):
             # Socket paths in a folder of this kernel's own: two executions started at once picked the same
             # paths in one folder, and each kernel then received the other's messages ("Invalid Signature").
-            kwargs.setdefault("ip", os.path.join(tempfile.mkdtemp(prefix="landscapes-kernel-"), "kernel"))
+            self._socket_dir = tempfile.mkdtemp(prefix="landscapes-kernel-")
+            kwargs.setdefault("ip", os.path.join(self._socket_dir, "kernel"))
             super().__init__(transport="ipc", **kwargs)
+
+        async def _async_cleanup_resources(self, restart: bool = False) -> None:
+            await super()._async_cleanup_resources(restart=restart)
+            if not restart:  # the kernel is gone for good: so is its socket folder (one per kernel otherwise stays)
+                shutil.rmtree(self._socket_dir, ignore_errors=True)
 
     return IPCKernelManager
 

@@ -48,7 +48,6 @@ PANEL_TITLES = {
     "equiangularity_classifier": "equiangular, W",
     "equiangularity_means": "equiangular, means",
     "loss_gap": "loss − minimum",
-    "loss": "loss",
 }
 _LINEAR = {"nc4"}          # metrics that reach 0 exactly: linear axis
 
@@ -450,7 +449,8 @@ def minority_collapse_figure(ratios, cosine_curves: Mapping[str, np.ndarray], gr
     if any(g.shape[0] != R.size for g in G.values()):
         raise ValueError(f"every grams entry must have one matrix per ratio ({R.size})")
     K = next(iter(G.values())).shape[1]
-    labels = [f"{k + 1}{'*' if k in set(minority) else ''}" for k in range(K)]  # classes 1..K, as in the text
+    starred = set(minority)
+    labels = [f"{k + 1}{'*' if k in starred else ''}" for k in range(K)]  # classes 1..K, as in the text
     fig = make_subplots(rows=2, cols=len(names), specs=[[{"colspan": len(names)}] + [None] * (len(names) - 1),
                                                          [{} for _ in names]],
                         row_heights=[0.45, 0.55], vertical_spacing=0.14,

@@ -19,10 +19,6 @@ from .style import LINE_COLORS, SPHERE_SCENE, SUBPLOT_TITLE_ROOM, base_layout, l
 
 __all__ = ["landscape_convergence", "gap_versus_samples", "recovery_heatmap", "phase_transition"]
 
-# Chapter 2's sphere scene (no tick labels, its camera): with tick labels the q3 title and ticks of the left
-# panel were cut at the figure's edge.
-_SCENE = SPHERE_SCENE
-
 
 def _round(x, digits: int = 4):
     return np.round(np.asarray(x, dtype=float), digits)
@@ -86,7 +82,7 @@ def landscape_convergence(mesh, tensor_values, data_values, p_values, *, columns
     fig.update_layout(**base_layout(title, height=480, top=SUBPLOT_TITLE_ROOM if title else 0),
                       sliders=[dict(active=0, steps=steps, currentvalue=dict(prefix="samples p = "),
                                     pad=dict(t=10))],
-                      scene=_SCENE, scene2=_SCENE)
+                      scene=SPHERE_SCENE, scene2=SPHERE_SCENE)
     return fig
 
 

@@ -220,10 +220,8 @@ def escape_figure(strict, flat, *, title: str | None = None) -> go.Figure:
                      exponentformat="power", dtick=1)
     fig.update_yaxes(title_text="iterations to reach the escape radius", row=1, col=1)
     fig.update_yaxes(type="log", exponentformat="power", dtick=1, title_text="iterations (log scale)", row=1, col=2)
-    # Room for the two-line panel titles under the figure title (none: 60 px, as before titles).
+    # Room for the two-line panel titles under the figure title.
     fig.update_layout(**base_layout(title, height=520 if title else 480, top=2 * SUBPLOT_TITLE_ROOM + 8))
-    if not title:
-        fig.update_layout(margin=dict(t=60))
     fig.update_layout(legend=dict(orientation="h", y=-0.22, x=0.0), margin=dict(b=150))
     return fig
 
@@ -301,9 +299,8 @@ def perturbed_gd_figure(toy, result, *, critical=None, n_show: int = 30, max_poi
     fig.update_yaxes(range=[y0, y1], title_text="y", row=1, col=1)
     fig.update_xaxes(title_text="iteration", row=1, col=2)
     fig.update_yaxes(title_text="runs", row=1, col=2)
-    fig.update_layout(**base_layout(title, height=480, top=SUBPLOT_TITLE_ROOM))
-    if not title:
-        fig.update_layout(margin=dict(t=50))
+    # Without a figure title the panel titles still need 50 px above the plots.
+    fig.update_layout(**base_layout(title, height=480, top=SUBPLOT_TITLE_ROOM if title else 30))
     return fig
 
 

@@ -22,7 +22,6 @@ from .style import CRITICAL_COLORS, CRITICAL_SYMBOLS_3D, LINE_COLORS, SPHERE_SCE
 __all__ = ["landscape_figure", "landscape_slider", "trajectory_figure", "convergence_figure",
            "phase_transition_heatmap", "recovery_histogram", "correlation_histogram", "coverage_figure",
            "census_figure"]
-_SCENE = SPHERE_SCENE
 
 
 def _round(x, digits: int = 3) -> np.ndarray:
@@ -111,7 +110,7 @@ def landscape_figure(A, critical=None, *, mesh=None, show_columns: bool = True, 
         data.append(_columns_trace(A))
     data += _critical_traces(critical)
     fig = go.Figure(data=data)
-    fig.update_layout(**base_layout(title, height=height), scene=_SCENE,
+    fig.update_layout(**base_layout(title, height=height), scene=SPHERE_SCENE,
                       legend=dict(x=0.0, y=1.0, bgcolor="rgba(255,255,255,0.7)", itemsizing="constant"))
     return fig
 

@@ -66,9 +66,14 @@ def _check_histories(histories, *, widths: bool = False) -> Mapping:
         raise ValueError("histories must contain at least one run")
     for label, history in histories.items():
         _check_history(history, f"histories[{label!r}]")
-    if widths and not all(isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in histories):
-        raise ValueError(f"widths must be integers >= 1 (the keys of histories); got {list(histories)}")
+    if widths:
+        _check_widths(histories, "histories")
     return histories
+
+
+def _check_widths(keys, name: str) -> None:
+    if not all(isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in keys):
+        raise ValueError(f"widths must be integers >= 1 (the keys of {name}); got {list(keys)}")
 
 
 def _check_metrics(metrics) -> list:
@@ -285,8 +290,7 @@ def width_band_figure(groups: Mapping[int, Sequence[Sequence[Mapping]]],
         stored epochs differ.
     """
     _check_groups(groups)
-    if not all(isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in groups):
-        raise ValueError(f"widths must be integers >= 1 (the keys of groups); got {list(groups)}")
+    _check_widths(groups, "groups")
     for w, histories in groups.items():
         last = sorted({h[-1]["epoch"] for h in histories})
         if len(last) > 1:
@@ -300,13 +304,10 @@ def width_band_figure(groups: Mapping[int, Sequence[Sequence[Mapping]]],
         finals = [final_values(groups[w], key) for w in widths]  # (S_w,) per width
         low, mid, high = (np.array([f(v) if np.isfinite(v).any() else np.nan for v in finals])
                           for f in (np.nanmin, np.nanmedian, np.nanmax))
-        if key in LOG_METRICS:  # exact zeros cannot be drawn on a log axis
-            low, mid, high = (np.where(v > 0, v, np.nan) for v in (low, mid, high))
+        low, mid, high = _drawable(key, low, mid, high)
         where = dict(row=j // cols + 1, col=j % cols + 1)
         if band:
-            fig.add_trace(go.Scatter(x=widths + widths[::-1], y=_rounded(np.concatenate([high, low[::-1]])),
-                                     fill="toself", mode="lines", fillcolor=_rgba(colour, 0.2), line=dict(width=0),
-                                     hoverinfo="skip", showlegend=False, name="min–max over seeds"), **where)
+            fig.add_trace(_band_trace(widths, low, high, colour, name="min–max over seeds"), **where)
         seeds = [len(groups[w]) for w in widths]
         fig.add_trace(go.Scatter(x=widths, y=_rounded(mid), mode="lines+markers", line=dict(color=colour, width=2),
                                  marker=dict(size=6), showlegend=False, name="median over seeds",
@@ -407,14 +408,10 @@ def seed_band_figure(groups: Mapping[str, Sequence[Sequence[Mapping]]],
         for j, key in enumerate(metrics):
             epochs, values = seed_band(histories, key)
             low, mid, high = (np.nanmin(values, axis=0), np.nanmedian(values, axis=0), np.nanmax(values, axis=0))
-            if key in LOG_METRICS:  # exact zeros cannot be drawn on a log axis
-                low, mid, high = (np.where(v > 0, v, np.nan) for v in (low, mid, high))
+            low, mid, high = _drawable(key, low, mid, high)
             x = epochs.tolist()
             where = dict(row=j // cols + 1, col=j % cols + 1)
-            # mode "lines": plotly adds markers in its own colours to a trace of fewer than 20 points
-            fig.add_trace(go.Scatter(x=x + x[::-1], y=_rounded(np.concatenate([high, low[::-1]])), fill="toself",
-                                     mode="lines", fillcolor=_rgba(colour, 0.2), line=dict(width=0), hoverinfo="skip",
-                                     legendgroup=str(label), showlegend=False), **where)
+            fig.add_trace(_band_trace(x, low, high, colour, legendgroup=str(label)), **where)
             fig.add_trace(go.Scatter(x=x, y=_rounded(mid), mode="lines", line=dict(color=colour, width=2),
                                      name=f"{label} ({len(histories)} seeds)", legendgroup=str(label),
                                      showlegend=(j == 0),
@@ -422,6 +419,21 @@ def seed_band_figure(groups: Mapping[str, Sequence[Sequence[Mapping]]],
                                                    "%{y:.3g}<extra></extra>"),
                           **where)
     return _finish_panels(fig, metrics, cols, title, height)
+
+
+def _drawable(key: str, *arrays: np.ndarray) -> tuple:
+    """The arrays as drawn in ``key``'s panel: exact zeros become gaps on a log axis (plotly cannot draw them)."""
+    if key not in LOG_METRICS:
+        return arrays
+    return tuple(np.where(v > 0, v, np.nan) for v in arrays)
+
+
+def _band_trace(x: list, low: np.ndarray, high: np.ndarray, colour: str, **kwargs) -> go.Scatter:
+    """The min–max band over seeds: a closed polygon through ``high`` left to right, then ``low`` back."""
+    # mode "lines": plotly adds markers in its own colours to a trace of fewer than 20 points
+    return go.Scatter(x=list(x) + list(x)[::-1], y=_rounded(np.concatenate([high, low[::-1]])), fill="toself",
+                      mode="lines", fillcolor=_rgba(colour, 0.2), line=dict(width=0), hoverinfo="skip",
+                      showlegend=False, **kwargs)
 
 
 def _rounded(values: np.ndarray) -> list:

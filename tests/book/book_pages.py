@@ -18,6 +18,11 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 CHAPTERS = toc_notebooks()
 
 
+def tags(cell) -> list:
+    """A cell's tags (``metadata.tags``), empty when it has none."""
+    return cell.get("metadata", {}).get("tags", [])
+
+
 def read(path: Path):
     return nbformat.read(path, as_version=4)
 

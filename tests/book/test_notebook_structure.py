@@ -7,7 +7,7 @@ import json
 
 import pytest
 import yaml
-from book_pages import CHAPTERS, PLOTLY_MIME, ROOT, WIDGET_MIME, read, setup_cell_source, smoke_parameters
+from book_pages import CHAPTERS, PLOTLY_MIME, ROOT, WIDGET_MIME, read, setup_cell_source, smoke_parameters, tags
 
 pytestmark = pytest.mark.notebooks
 IGNORE = "nbval-ignore-output"
@@ -16,10 +16,6 @@ MAX_FIGURE_BYTES = 2 * 1024 * 1024
 
 def code_cells(nb):
     return [c for c in nb.cells if c.cell_type == "code"]
-
-
-def tags(cell):
-    return cell.get("metadata", {}).get("tags", [])
 
 
 def test_every_chapter_in_book_is_in_the_toc():

@@ -7,15 +7,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from book_pages import CHAPTERS, ROOT, read
+from book_pages import CHAPTERS, ROOT, read, tags
 
 pytestmark = pytest.mark.notebooks
 MAX_CODE_LINE = 88
 SYNTHESIS = ROOT / "book" / "08_synthesis.md"
-
-
-def tags(cell):
-    return cell.get("metadata", {}).get("tags", [])
 
 
 def markdown(nb) -> list[str]:

@@ -45,7 +45,7 @@ def test_small_markers_keep_their_colours():
     for kind, (y, x) in marks.items():
         error = np.abs(drawn[y, x] - _rgb(CRITICAL_COLORS[kind])).max()
         # measured: 0-3 levels by octree; median cut merged the saddle and maximizer into the surface
-        assert error <= 12, f"{kind.name} drawn as {drawn[y, x]}, not {CRITICAL_COLORS[kind]}"
+        assert error <= 4, f"{kind.name} drawn as {drawn[y, x]}, not {CRITICAL_COLORS[kind]}"
 
 
 def test_compact_is_deterministic():

@@ -4,7 +4,7 @@ the classification give the same points, types and counts for A and cA, every c 
 import numpy as np
 import pytest
 
-from landscape_lib import dictionary, generators, objectives, solvers, sphere_critical
+from landscape_lib import dictionary, generators, objectives, sphere_critical
 from landscape_lib.critical import CriticalType, collect
 
 SCALES = (1e-6, 1e-3, 1.0, 1e3, 1e6)
@@ -78,7 +78,8 @@ def test_search_on_data_in_other_units():
     ref = sphere_critical.find_critical_points(objectives.DataObjective(Y, 0.2), n_starts=60, rng=1)
     res = sphere_critical.find_critical_points(objectives.DataObjective(1e3 * Y, 0.2), n_starts=60, rng=1)
     _same_search(res, ref, 1e3)
-    assert ref.scale == pytest.approx(solvers.objective_scale(objectives.DataObjective(Y, 0.2)))
+    # unit columns: the tensor's scale is 1, and the data's estimate of it is close (within sampling error)
+    assert 0.8 < ref.scale < 1.25
 
 
 def test_explicit_scale_is_validated():

@@ -28,7 +28,7 @@ def test_training_panels_make_room_and_put_a_long_legend_below(k):
     fig = training.seed_band_figure(groups, ("nc1", "nc2_classifier", "train_acc"),
                                     title="A title long enough to be broken into two lines by the wrapping of "
                                           "the book's titles, so that it reaches the panels")
-    assert fig.layout.margin.t == base_layout(fig.layout.title.text, top=SUBPLOT_TITLE_ROOM)["margin"]["t"]
+    assert fig.layout.margin.t == 60 + 22 + SUBPLOT_TITLE_ROOM  # two title lines (22 px each extra) + panel titles
     assert fig.layout.title.yanchor == "top"           # two lines hang from the top, above the panel titles
     below = fig.layout.legend.orientation == "h" and fig.layout.legend.yref == "container"
     assert below == (k >= 4)
@@ -118,7 +118,7 @@ def test_dictionary_scenes_are_the_sphere_scenes():
     mesh = np.random.default_rng(0).standard_normal((3, 4, 3))
     fig = dictionary.landscape_convergence(mesh, np.zeros((3, 4)), np.zeros((1, 3, 4)), [10])
     for scene in (fig.layout.scene, fig.layout.scene2):
-        assert scene.zaxis.showticklabels is False and scene.camera.eye.x == sphere._SCENE["camera"]["eye"]["x"]
+        assert scene.zaxis.showticklabels is False and (scene.camera.eye.x, scene.camera.eye.y) == (1.5, 1.2)
     assert not any(RAW_SUBSCRIPT.search(a.text) for a in fig.layout.annotations)
 
 
